@@ -1,0 +1,301 @@
+"""Exactly-once ingestion of one feed: discover → hash → skip what the ledger knows → parse → write Parquet.
+
+Each source file becomes, under `raw/`, at most three Parquet files named by its content hash:
+`<table>/<hash>.parquet` (valid rows), `quarantine/<table>-<hash>.parquet` (rejected rows) and, written last
+as the commit marker, `ingest_ledger/<table>-<hash>.parquet`. Every file is written to a temporary name and
+renamed into place, so a crash leaves either nothing or orphans that the next run removes and redoes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+import polars as pl
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from pipelines.ingest.base import LINEAGE_COLUMNS, QUARANTINE_COLUMNS, FileContext, FileRejected
+from pipelines.ingest.registry import parser_for
+from pipelines.lib.pseudonymise import Pseudonymiser
+from pipelines.lib.regions import load_regions
+from pipelines.lib.timeparse import SHANGHAI, mtime_to_shanghai
+
+log = logging.getLogger("innostat.ingest")
+
+LEDGER_COLUMNS: dict[str, pl.DataType] = {
+    "feed": pl.String(),
+    "source_file": pl.String(),
+    "file_hash": pl.String(),
+    "bytes": pl.Int64(),
+    "delivered_at": pl.Datetime("us"),
+    "ingested_at": pl.Datetime("us"),
+    "status": pl.String(),  # loaded | rejected
+    "reason": pl.String(),  # why a whole file was rejected
+    "rows_loaded": pl.Int64(),
+    "rows_quarantined": pl.Int64(),
+    "rows_skipped": pl.Int64(),  # rows that were exact re-deliveries of rows already loaded
+    "run_id": pl.String(),
+}
+QUARANTINE_TABLE_COLUMNS: dict[str, pl.DataType] = {
+    "feed": pl.String(),
+    "source_file": pl.String(),
+    **QUARANTINE_COLUMNS,
+    "file_hash": pl.String(),
+    "delivered_at": pl.Datetime("us"),
+    "ingested_at": pl.Datetime("us"),
+}
+EMPTY_MARKER = "_empty.parquet"  # zero-row file with the table's schema, so a glob over a new table works
+
+
+@dataclass
+class IngestReport:
+    table: str
+    files_seen: int = 0
+    files_new: int = 0
+    files_already_ingested: int = 0
+    files_rejected: int = 0
+    rows_loaded: int = 0
+    rows_quarantined: int = 0
+    rows_skipped: int = 0
+    rejected: list[tuple[str, str]] = field(default_factory=list)  # (source_file, reason)
+    errors: list[tuple[str, str]] = field(default_factory=list)  # unexpected errors: not in the ledger, retried
+
+    def summary(self) -> str:
+        return (
+            f"{self.table}: {self.files_new} new of {self.files_seen} files "
+            f"({self.files_already_ingested} already ingested, {self.files_rejected} rejected), "
+            f"{self.rows_loaded} rows loaded, {self.rows_quarantined} quarantined, {self.rows_skipped} re-delivered"
+        )
+
+
+def raw_schema(table: str) -> dict[str, pl.DataType]:
+    parser = parser_for(table)
+    own = {k: v for k, v in parser.columns.items() if k not in LINEAGE_COLUMNS}
+    return {**own, **LINEAGE_COLUMNS}
+
+
+def _arrow_schema(columns: dict[str, pl.DataType]) -> pa.Schema:
+    return pl.DataFrame(schema=columns).to_arrow().schema
+
+
+def content_hash(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def discover(landing: Path, folder: str, extensions: tuple[str, ...]) -> list[Path]:
+    """The feed's files in delivery order: modification time, ties broken by name."""
+    root = landing / folder
+    if not root.is_dir():
+        return []
+    files = [
+        p
+        for p in root.rglob("*")
+        if p.is_file() and not p.name.startswith(".") and p.name.lower().endswith(tuple(extensions))
+    ]
+    return sorted(files, key=lambda p: (p.stat().st_mtime_ns, p.relative_to(root).as_posix()))
+
+
+class _HashCache:
+    """Hashes by (path, size, mtime), so a daily run does not re-read years of unchanged files."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        try:
+            self.entries: dict[str, list] = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            self.entries = {}
+        self.dirty = False
+
+    def hash(self, file: Path) -> str:
+        stat = file.stat()
+        key = str(file)
+        cached = self.entries.get(key)
+        if cached and cached[0] == stat.st_size and cached[1] == stat.st_mtime_ns:
+            return cached[2]
+        value = content_hash(file)
+        self.entries[key] = [stat.st_size, stat.st_mtime_ns, value]
+        self.dirty = True
+        return value
+
+    def save(self) -> None:
+        if self.dirty:
+            _atomic_write_text(self.path, json.dumps(self.entries))
+
+
+def _atomic_write_text(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def _write_parquet(path: Path, frames: list[pl.DataFrame], columns: dict[str, pl.DataType]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    schema = _arrow_schema(columns)
+    with pq.ParquetWriter(tmp, schema, compression="zstd") as writer:
+        if not frames:
+            writer.write_table(schema.empty_table())
+        for frame in frames:
+            writer.write_table(frame.select(list(columns)).cast(columns).to_arrow().cast(schema))
+    os.replace(tmp, path)
+
+
+def ingested_hashes(raw_dir: Path, table: str) -> set[str]:
+    """Content hashes the ledger has committed for this table."""
+    ledger = raw_dir / "ingest_ledger"
+    prefix = f"{table}-"
+    if not ledger.is_dir():
+        return set()
+    return {p.stem[len(prefix) :] for p in ledger.glob(f"{prefix}*.parquet")}
+
+
+def ensure_layout(raw_dir: Path, table: str) -> None:
+    """Create the table's folders and zero-row schema files, so DuckDB globs never come up empty."""
+    for folder, columns in (
+        (raw_dir / table, raw_schema(table)),
+        (raw_dir / "quarantine", QUARANTINE_TABLE_COLUMNS),
+        (raw_dir / "ingest_ledger", LEDGER_COLUMNS),
+    ):
+        marker = folder / EMPTY_MARKER
+        if not marker.exists():
+            _write_parquet(marker, [], columns)
+
+
+def _remove_orphans(raw_dir: Path, table: str, committed: set[str]) -> None:
+    """Outputs of a file whose ledger entry never got written (a crashed run) are removed and redone."""
+    for path in (raw_dir / table).glob("*.parquet"):
+        if path.name != EMPTY_MARKER and path.stem not in committed:
+            log.warning("removing orphan %s from an interrupted run", path)
+            path.unlink()
+    for path in (raw_dir / "quarantine").glob(f"{table}-*.parquet"):
+        if path.stem[len(table) + 1 :] not in committed:
+            path.unlink()
+
+
+def ingest_table(
+    table: str,
+    landing: Path,
+    raw_dir: Path,
+    pseudonymiser: Pseudonymiser,
+    *,
+    run_id: str = "manual",
+    progress: Callable[[str], None] | None = None,
+) -> IngestReport:
+    """Ingest every new file of one raw table's landing folder, in delivery order. Idempotent."""
+    parser = parser_for(table)
+    say = progress or (lambda message: log.info(message))
+    report = IngestReport(table=table)
+    ensure_layout(raw_dir, table)
+    committed = ingested_hashes(raw_dir, table)
+    _remove_orphans(raw_dir, table, committed)
+    files = discover(landing, parser.folder, parser.extensions)
+    report.files_seen = len(files)
+    hashes = _HashCache(raw_dir.parent / "hash_cache" / f"{table}.json")
+    regions = load_regions()
+    run_state: dict = {}
+    columns = raw_schema(table)
+    try:
+        for number, path in enumerate(files, start=1):
+            digest = hashes.hash(path)
+            source_file = path.relative_to(landing).as_posix()
+            if digest in committed:
+                report.files_already_ingested += 1
+                continue
+            say(f"{table}: file {number}/{len(files)} {source_file}")
+            stat = path.stat()
+            delivered_at = mtime_to_shanghai(stat.st_mtime)
+            ingested_at = datetime.now(SHANGHAI).replace(tzinfo=None, microsecond=0)
+            ctx = FileContext(
+                feed=parser.feed,
+                path=path,
+                source_file=source_file,
+                regions=regions,
+                pseudonymise=pseudonymiser,
+                raw_table_dir=raw_dir / table,
+                run_state=run_state,
+            )
+            lineage = [
+                pl.lit(source_file, pl.String).alias("source_file"),
+                pl.lit(digest, pl.String).alias("file_hash"),
+                pl.lit(delivered_at, pl.Datetime("us")).alias("delivered_at"),
+                pl.lit(ingested_at, pl.Datetime("us")).alias("ingested_at"),
+            ]
+            skipped_before = run_state.get("skipped_redeliveries", 0)
+            valid_frames: list[pl.DataFrame] = []
+            quarantine_frames: list[pl.DataFrame] = []
+            status, reason = "loaded", None
+            try:
+                for batch in parser.parse(ctx):
+                    if batch.valid.height:
+                        valid_frames.append(batch.valid.with_columns(lineage))
+                    if batch.quarantined.height:
+                        quarantine_frames.append(
+                            batch.quarantined.with_columns(
+                                pl.lit(parser.feed, pl.String).alias("feed"), *lineage[:1], *lineage[1:]
+                            )
+                        )
+            except FileRejected as err:
+                status, reason = "rejected", err.reason
+                valid_frames, quarantine_frames = [], []
+                run_state["skipped_redeliveries"] = skipped_before
+            except Exception as err:  # a bug, not bad data: keep going, report it, and retry the file next run
+                log.error("unexpected error ingesting %s:\n%s", source_file, traceback.format_exc())
+                report.errors.append((source_file, f"{type(err).__name__}: {err}"))
+                continue
+            loaded = sum(f.height for f in valid_frames)
+            quarantined = sum(f.height for f in quarantine_frames)
+            skipped = run_state.get("skipped_redeliveries", 0) - skipped_before
+            if status == "loaded":
+                _write_parquet(raw_dir / table / f"{digest}.parquet", valid_frames, columns)
+                if quarantined:
+                    _write_parquet(
+                        raw_dir / "quarantine" / f"{table}-{digest}.parquet",
+                        quarantine_frames,
+                        QUARANTINE_TABLE_COLUMNS,
+                    )
+            else:
+                report.files_rejected += 1
+                report.rejected.append((source_file, reason or ""))
+                say(f"{table}: rejected {source_file}: {reason}")
+            ledger_row = pl.DataFrame(
+                [
+                    {
+                        "feed": parser.feed,
+                        "source_file": source_file,
+                        "file_hash": digest,
+                        "bytes": stat.st_size,
+                        "delivered_at": delivered_at,
+                        "ingested_at": ingested_at,
+                        "status": status,
+                        "reason": reason,
+                        "rows_loaded": loaded,
+                        "rows_quarantined": quarantined,
+                        "rows_skipped": skipped,
+                        "run_id": run_id,
+                    }
+                ],
+                schema=LEDGER_COLUMNS,
+            )
+            _write_parquet(raw_dir / "ingest_ledger" / f"{table}-{digest}.parquet", [ledger_row], LEDGER_COLUMNS)
+            committed.add(digest)
+            report.files_new += 1
+            report.rows_loaded += loaded
+            report.rows_quarantined += quarantined
+            report.rows_skipped += skipped
+    finally:
+        hashes.save()
+    say(report.summary())
+    return report

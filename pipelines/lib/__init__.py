@@ -1,0 +1,1 @@
+"""Shared helpers: settings, encodings, periods, timestamps, pseudonymisation, reference data."""

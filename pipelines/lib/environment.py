@@ -1,0 +1,32 @@
+"""Environment switches in one place: telemetry off, dbt paths derived from the warehouse setting."""
+
+from __future__ import annotations
+
+import os
+
+from pipelines.lib.settings import PROJECT_ROOT, Settings
+
+# No network at run time: every tool's telemetry and version check is switched off before it is imported.
+OFFLINE_DEFAULTS = {
+    "DAGSTER_DISABLE_TELEMETRY": "1",
+    "DBT_SEND_ANONYMOUS_USAGE_STATS": "False",
+    "DBT_VERSION_CHECK": "False",
+    "DO_NOT_TRACK": "1",
+    "GX_ANALYTICS_ENABLED": "false",
+}
+
+
+def apply_offline_defaults() -> None:
+    for name, value in OFFLINE_DEFAULTS.items():
+        os.environ.setdefault(name, value)
+    os.environ.setdefault("DAGSTER_HOME", str(PROJECT_ROOT / ".dagster_home"))
+
+
+def export_settings(settings: Settings, *, demo: bool | None = None) -> None:
+    """Make every component (dbt subprocess, Dagster code location) see the same two settings."""
+    os.environ["INNOSTAT_LANDING"] = str(settings.landing)
+    os.environ["INNOSTAT_WAREHOUSE"] = str(settings.warehouse)
+    os.environ["INNOSTAT_BUILD_PATH"] = str(settings.build_path)
+    os.environ["INNOSTAT_RAW_DIR"] = str(settings.raw_dir)
+    if demo is not None:
+        os.environ["INNOSTAT_DEMO"] = "1" if demo else "0"

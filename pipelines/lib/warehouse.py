@@ -1,0 +1,102 @@
+"""Write-audit-publish of the DuckDB warehouse.
+
+A run builds into `<warehouse>.state/build.duckdb`. Only after every blocking check passed is that file closed,
+checkpointed and renamed onto the published path in one `os.replace`: a reader sees the old file or the new one,
+never a half-built one. The file it replaces is kept as `previous.duckdb` for `innostat rollback`.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+from pipelines.lib.settings import Settings
+
+
+class PublishError(RuntimeError):
+    pass
+
+
+@dataclass(frozen=True)
+class PublishResult:
+    published: Path
+    previous: Path | None
+    bytes: int
+
+
+def _wal(path: Path) -> Path:
+    return path.with_name(path.name + ".wal")
+
+
+def _remove(path: Path) -> None:
+    path.unlink(missing_ok=True)
+
+
+def prepare_build(settings: Settings) -> Path:
+    """Start the working file from the published one (so a partial build keeps the other tables)."""
+    settings.state_dir.mkdir(parents=True, exist_ok=True)
+    build = settings.build_path
+    _remove(build)
+    _remove(_wal(build))
+    if settings.warehouse.exists():
+        shutil.copy2(settings.warehouse, build)
+    return build
+
+
+def _checkpoint(path: Path) -> None:
+    """Fold the WAL into the file so the renamed file is complete on its own."""
+    con = duckdb.connect(str(path))
+    try:
+        con.execute("checkpoint")
+    finally:
+        con.close()
+    if _wal(path).exists():
+        raise PublishError(f"{_wal(path)} survived a checkpoint; another process still has the build open")
+
+
+def _keep_previous(settings: Settings) -> Path | None:
+    if not settings.warehouse.exists():
+        return None
+    tmp = settings.previous_path.with_name(".previous.duckdb.tmp")
+    _remove(tmp)
+    try:
+        os.link(settings.warehouse, tmp)  # same inode: costs nothing, survives the replace below
+    except OSError:
+        shutil.copy2(settings.warehouse, tmp)
+    os.replace(tmp, settings.previous_path)
+    return settings.previous_path
+
+
+def publish(settings: Settings) -> PublishResult:
+    """Atomically replace the published file with the checked build."""
+    build = settings.build_path
+    if not build.exists():
+        raise PublishError(f"nothing to publish: {build} does not exist; run `innostat run` first")
+    _checkpoint(build)
+    settings.warehouse.parent.mkdir(parents=True, exist_ok=True)
+    previous = _keep_previous(settings)
+    # A stale WAL beside the served path would be replayed onto the new file ("WAL does not match").
+    _remove(_wal(settings.warehouse))
+    size = build.stat().st_size
+    os.replace(build, settings.warehouse)
+    return PublishResult(published=settings.warehouse, previous=previous, bytes=size)
+
+
+def rollback(settings: Settings) -> Path:
+    """Swap the published file with the one it replaced; running it twice restores the newer one."""
+    previous = settings.previous_path
+    if not previous.exists():
+        raise PublishError(f"no previous publish to roll back to ({previous} does not exist)")
+    tmp = settings.state_dir / ".rollback.duckdb.tmp"
+    _remove(tmp)
+    if settings.warehouse.exists():
+        os.link(settings.warehouse, tmp)
+    _remove(_wal(settings.warehouse))
+    os.replace(previous, settings.warehouse)
+    if tmp.exists():
+        os.replace(tmp, previous)
+    return settings.warehouse
