@@ -1,0 +1,35 @@
+"""Shared fixtures: a throwaway landing zone and warehouse under tmp_path, a fixed test key."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from pipelines.lib.environment import apply_offline_defaults
+from pipelines.lib.settings import Settings
+
+apply_offline_defaults()
+TEST_PII_KEY = "test-key-not-for-production"
+
+
+@pytest.fixture
+def pii_key(monkeypatch: pytest.MonkeyPatch) -> str:
+    monkeypatch.setenv("INNOSTAT_PII_KEY", TEST_PII_KEY)
+    return TEST_PII_KEY
+
+
+@pytest.fixture
+def settings(tmp_path) -> Settings:
+    landing = tmp_path / "landing"
+    landing.mkdir()
+    return Settings.resolve(landing, tmp_path / "wh" / "innostat.duckdb")
+
+
+@pytest.fixture(autouse=True)
+def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
+    """Tests never touch the developer's own warehouse or Dagster instance."""
+    for name in ("INNOSTAT_LANDING", "INNOSTAT_WAREHOUSE", "INNOSTAT_BUILD_PATH", "INNOSTAT_RAW_DIR", "INNOSTAT_DEMO"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster_home"))
+    os.makedirs(tmp_path / "dagster_home", exist_ok=True)

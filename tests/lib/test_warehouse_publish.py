@@ -1,0 +1,78 @@
+"""Write-audit-publish: atomic replace, stale WAL removal, rollback, and a failed build changes nothing."""
+
+import hashlib
+
+import duckdb
+import pytest
+
+from pipelines.lib.warehouse import PublishError, prepare_build, publish, rollback
+
+
+def _write_build(settings, value: int) -> None:
+    prepare_build(settings)
+    con = duckdb.connect(str(settings.build_path))
+    con.execute("create or replace table t as select ? as v", [value])
+    con.close()
+
+
+def _value(path) -> int:
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        return con.execute("select v from t").fetchone()[0]
+    finally:
+        con.close()
+
+
+def test_publish_then_rollback_and_back(settings):
+    _write_build(settings, 1)
+    first = publish(settings)
+    assert first.previous is None and _value(settings.warehouse) == 1
+    assert not settings.build_path.exists()
+
+    _write_build(settings, 2)
+    second = publish(settings)
+    assert second.previous == settings.previous_path
+    assert _value(settings.warehouse) == 2 and _value(settings.previous_path) == 1
+
+    rollback(settings)
+    assert _value(settings.warehouse) == 1
+    rollback(settings)  # a second rollback undoes the first
+    assert _value(settings.warehouse) == 2
+
+
+def test_stale_wal_beside_published_file_is_removed(settings):
+    _write_build(settings, 1)
+    publish(settings)
+    stale = settings.warehouse.with_name(settings.warehouse.name + ".wal")
+    stale.write_bytes(b"not a wal for this file")
+    _write_build(settings, 2)
+    publish(settings)
+    assert not stale.exists()
+    assert _value(settings.warehouse) == 2
+
+
+def test_a_build_that_is_never_published_leaves_the_file_byte_for_byte(settings):
+    _write_build(settings, 1)
+    publish(settings)
+    before = hashlib.sha256(settings.warehouse.read_bytes()).hexdigest()
+    _write_build(settings, 99)  # a run that builds, then fails its checks and never publishes
+    assert hashlib.sha256(settings.warehouse.read_bytes()).hexdigest() == before
+    assert _value(settings.warehouse) == 1
+
+
+def test_nothing_to_publish_or_roll_back_is_a_clear_error(settings):
+    with pytest.raises(PublishError, match="nothing to publish"):
+        publish(settings)
+    with pytest.raises(PublishError, match="no previous publish"):
+        rollback(settings)
+
+
+def test_readers_keep_working_while_a_new_file_is_published(settings):
+    _write_build(settings, 1)
+    publish(settings)
+    reader = duckdb.connect(str(settings.warehouse), read_only=True)
+    _write_build(settings, 2)
+    publish(settings)
+    assert reader.execute("select v from t").fetchone()[0] == 1  # the open reader finishes on the old file
+    reader.close()
+    assert _value(settings.warehouse) == 2
