@@ -21,7 +21,8 @@ _SPACES = " \t\u3000\ufeff\xa0"
 
 
 def clean_header(name: object) -> str:
-    return "" if name is None else str(name).strip(_SPACES)
+    """Trim spaces; full-width parentheses (what Excel on Chinese Windows types) become half-width."""
+    return "" if name is None else str(name).strip(_SPACES).replace("（", "(").replace("）", ")")
 
 
 def _frame_from_rows(
@@ -139,7 +140,7 @@ def read_tabular(path: Path, required: list[str]) -> Iterator[tuple[pl.DataFrame
         yield read_csv_records(path, required)
 
 
-def ragged_to_quarantine(ragged: list[tuple[int, str, list]], header: list[str]) -> pl.DataFrame:
+def ragged_to_quarantine(ragged: list[tuple[int, str, list]]) -> pl.DataFrame:
     """Quarantine rows for records whose field count does not match the header."""
     return pl.DataFrame(
         {

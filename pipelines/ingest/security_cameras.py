@@ -1,0 +1,99 @@
+"""security_cameras: the 雪亮工程 daily camera status snapshot (FEEDS.md §4), CSV, into `raw.security_cameras`.
+
+One row per camera per day. Every valid row is kept, also a camera-day delivered again: dbt lets the later
+delivered row win. The contract says UTF-8; the shared reader also accepts a BOM or GB18030, because a file
+saved by Excel on a Chinese Windows is the likeliest way the contract gets broken, and it is unambiguous.
+
+Where the contract leaves room: `online` is exactly `0` or `1` after trimming spaces (`2`, `yes`, `true` or
+empty quarantine the row: a camera-day with an unknown state would bias the online rate); dates are strict
+`YYYY-MM-DD` and real calendar dates; an `installed_on` after `status_date` is kept as delivered.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import polars as pl
+
+from pipelines.ingest.base import FileContext, ParsedBatch, split_by_rules
+from pipelines.ingest.tabular import ragged_to_quarantine, read_tabular
+from pipelines.lib.numbers import strip_spaces
+
+HEADER = ["camera_id", "street_code", "installed_on", "status_date", "online"]
+
+COLUMNS: dict[str, pl.DataType] = {
+    "camera_id": pl.String(),
+    "street_code": pl.String(),  # 12-digit street or town of the district
+    "installed_on": pl.Date(),  # null when not delivered
+    "status_date": pl.Date(),  # the day the snapshot describes
+    "is_online": pl.Boolean(),
+    "extra_columns": pl.String(),
+}
+
+_DATE_SHAPE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"  # ASCII digits, two-digit month and day
+
+
+class SecurityCamerasParser:
+    feed = "security_cameras"
+    table = "security_cameras"
+    folder = "security/cameras"
+    extensions = (".csv",)
+    columns = COLUMNS
+
+    def parse(self, ctx: FileContext) -> Iterator[ParsedBatch]:
+        for frame, ragged in read_tabular(ctx.path, HEADER):
+            valid, quarantined = self.split(frame, ctx.regions.street_codes)
+            if ragged:
+                quarantined = pl.concat([quarantined, ragged_to_quarantine(ragged)])
+            yield ParsedBatch(valid=_finish(valid), quarantined=quarantined.sort("source_row"))
+
+    def split(self, frame: pl.DataFrame, street_codes: frozenset[str]) -> tuple[pl.DataFrame, pl.DataFrame]:
+        """All-text rows → rows passing every rule (with helper columns) and quarantine rows."""
+        work = frame.with_columns(strip_spaces(pl.col(name)).alias(f"_{name}") for name in HEADER).with_columns(
+            _date(pl.col("_installed_on")).alias("_installed_date"),
+            _date(pl.col("_status_date")).alias("_status_day"),
+        )
+        street = pl.col("_street_code")
+        rules: list[tuple[pl.Expr, pl.Expr | str]] = [
+            (pl.col("_camera_id") == "", "empty camera_id"),
+            (
+                ~street.is_in(list(street_codes)),
+                pl.format("street_code '{}' is not a 12-digit street code in regions.csv", street),
+            ),
+            (
+                pl.col("_status_day").is_null(),
+                pl.format("status_date '{}' is not a valid YYYY-MM-DD date", pl.col("_status_date")),
+            ),
+            (
+                (pl.col("_installed_on") != "") & pl.col("_installed_date").is_null(),
+                pl.format("installed_on '{}' is neither empty nor a valid YYYY-MM-DD date", pl.col("_installed_on")),
+            ),
+            (
+                ~pl.col("_online").is_in(["0", "1"]),
+                pl.format("online '{}' is not 0 or 1", pl.col("_online")),
+            ),
+        ]
+        return split_by_rules(work, rules, [*HEADER, "extra_columns"])
+
+
+def _date(text: pl.Expr) -> pl.Expr:
+    """A strict `YYYY-MM-DD` that is a real date, else null (chrono alone would take `2021-5-3`)."""
+    return pl.when(text.str.contains(_DATE_SHAPE)).then(text.str.strptime(pl.Date, "%Y-%m-%d", strict=False))
+
+
+def _finish(valid: pl.DataFrame) -> pl.DataFrame:
+    """The raw table's columns plus source_row and source_sheet, with exact dtypes even when empty."""
+    out = valid.select(
+        pl.col("_camera_id").alias("camera_id"),
+        pl.col("_street_code").alias("street_code"),
+        pl.col("_installed_date").alias("installed_on"),
+        pl.col("_status_day").alias("status_date"),
+        (pl.col("_online") == "1").alias("is_online"),
+        pl.col("extra_columns"),
+        pl.col("source_row"),
+        pl.col("source_sheet"),
+    )
+    return out.cast({**COLUMNS, "source_row": pl.Int64(), "source_sheet": pl.String()})
+
+
+PARSER = SecurityCamerasParser()
