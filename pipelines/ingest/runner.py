@@ -153,6 +153,30 @@ def _write_parquet(path: Path, frames: list[pl.DataFrame], columns: dict[str, pl
     os.replace(tmp, path)
 
 
+class _StreamingParquet:
+    """Writes batches to a temporary file and renames it into place only when the whole file parsed."""
+
+    def __init__(self, path: Path, columns: dict[str, pl.DataType]):
+        self.path, self.columns = path, columns
+        self.schema = _arrow_schema(columns)
+        self.tmp = path.with_name(f".{path.name}.tmp")
+
+    def __enter__(self) -> _StreamingParquet:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.writer = pq.ParquetWriter(self.tmp, self.schema, compression="zstd")
+        return self
+
+    def write(self, frame: pl.DataFrame) -> None:
+        self.writer.write_table(frame.select(list(self.columns)).cast(self.columns).to_arrow().cast(self.schema))
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        self.writer.close()
+        if exc_type is None:
+            os.replace(self.tmp, self.path)
+        else:
+            self.tmp.unlink(missing_ok=True)
+
+
 def ingested_hashes(raw_dir: Path, table: str) -> set[str]:
     """Content hashes the ledger has committed for this table."""
     ledger = raw_dir / "ingest_ledger"
@@ -234,32 +258,31 @@ def ingest_table(
                 pl.lit(ingested_at, pl.Datetime("us")).alias("ingested_at"),
             ]
             skipped_before = run_state.get("skipped_redeliveries", 0)
-            valid_frames: list[pl.DataFrame] = []
             quarantine_frames: list[pl.DataFrame] = []
-            status, reason = "loaded", None
+            status, reason, loaded = "loaded", None, 0
+            data_path = raw_dir / table / f"{digest}.parquet"
             try:
-                for batch in parser.parse(ctx):
-                    if batch.valid.height:
-                        valid_frames.append(batch.valid.with_columns(lineage))
-                    if batch.quarantined.height:
-                        quarantine_frames.append(
-                            batch.quarantined.with_columns(
-                                pl.lit(parser.feed, pl.String).alias("feed"), *lineage[:1], *lineage[1:]
+                # Batches stream into one Parquet file, so a big file never sits in memory whole.
+                with _StreamingParquet(data_path, columns) as sink:
+                    for batch in parser.parse(ctx):
+                        if batch.valid.height:
+                            sink.write(batch.valid.with_columns(lineage))
+                            loaded += batch.valid.height
+                        if batch.quarantined.height:
+                            quarantine_frames.append(
+                                batch.quarantined.with_columns(pl.lit(parser.feed, pl.String).alias("feed"), *lineage)
                             )
-                        )
             except FileRejected as err:
-                status, reason = "rejected", err.reason
-                valid_frames, quarantine_frames = [], []
+                status, reason, loaded = "rejected", err.reason, 0
+                quarantine_frames = []
                 run_state["skipped_redeliveries"] = skipped_before
             except Exception as err:  # a bug, not bad data: keep going, report it, and retry the file next run
                 log.error("unexpected error ingesting %s:\n%s", source_file, traceback.format_exc())
                 report.errors.append((source_file, f"{type(err).__name__}: {err}"))
                 continue
-            loaded = sum(f.height for f in valid_frames)
             quarantined = sum(f.height for f in quarantine_frames)
             skipped = run_state.get("skipped_redeliveries", 0) - skipped_before
             if status == "loaded":
-                _write_parquet(raw_dir / table / f"{digest}.parquet", valid_frames, columns)
                 if quarantined:
                     _write_parquet(
                         raw_dir / "quarantine" / f"{table}-{digest}.parquet",

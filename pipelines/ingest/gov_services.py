@@ -1,0 +1,140 @@
+"""Government-service events (政务服务平台), JSON Lines → raw.gov_services.
+
+Every valid line is kept, repeated event_ids included: delivery is at-least-once, and dbt keeps the first
+delivered copy. Applicant id and phone are personal whatever the applicant type, so only their pseudonyms are
+stored, and quarantined lines are scrubbed the same way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import polars as pl
+
+from pipelines.ingest.base import FileContext, ParsedBatch
+from pipelines.ingest.jsonlines import (
+    apply_rules,
+    cut,
+    decode_batch,
+    int_column,
+    iter_line_batches,
+    not_in,
+    pseudonym_column,
+    quarantine_rows,
+    text_column,
+    timestamp_column,
+)
+
+FIELDS = (
+    "event_id",
+    "case_id",
+    "event_type",
+    "occurred_at",
+    "item_code",
+    "item_name",
+    "department",
+    "channel",
+    "applicant_type",
+    "applicant_id",
+    "applicant_phone",
+    "visits",
+    "promised_days",
+    "rating",
+)
+PERSONAL_FIELDS = ("applicant_id", "applicant_phone")
+REQUIRED = ("event_id", "case_id", "event_type", "occurred_at")
+EVENT_TYPES = ("submitted", "accepted", "completed", "rejected", "rated")
+CHANNELS = ("online", "app", "window", "self_service")
+APPLICANT_TYPES = ("person", "enterprise")
+
+COLUMNS: dict[str, pl.DataType] = {
+    "event_id": pl.String(),  # as delivered; a JSON integer is kept as its digits
+    "case_id": pl.String(),
+    "event_type": pl.String(),  # submitted | accepted | completed | rejected | rated
+    "occurred_at": pl.Datetime("us"),  # naive Asia/Shanghai wall clock
+    "item_code": pl.String(),
+    "item_name": pl.String(),
+    "department": pl.String(),
+    "channel": pl.String(),  # online | app | window | self_service, null when absent
+    "applicant_type": pl.String(),  # person | enterprise, null when absent
+    "applicant_id_pseudonym": pl.String(),  # keyed pseudonym of applicant_id (p:<hex>)
+    "applicant_phone_pseudonym": pl.String(),
+    "visits": pl.Int64(),  # in-person visits, on completed events
+    "promised_days": pl.Int64(),  # promised processing days, on accepted events
+    "rating": pl.Int64(),  # 1–5, on rated events
+    "extra_columns": pl.String(),  # unknown keys as JSON (ID- and phone-shaped values pseudonymised), or null
+}
+
+_INT_RULES = {  # field → (lowest allowed, highest allowed or None, wording)
+    "visits": (0, None, "an integer ≥ 0"),
+    "promised_days": (1, None, "an integer ≥ 1"),
+    "rating": (1, 5, "an integer from 1 to 5"),
+}
+
+
+def _rules() -> list[tuple[pl.Expr, pl.Expr | str]]:
+    rules: list[tuple[pl.Expr, pl.Expr | str]] = []
+    for name in ("event_id", "case_id"):
+        bad = pl.col(f"__bad_{name}")
+        rules.append((bad.is_not_null(), pl.format(f"{name} must be a string or an integer, got {{}}", bad)))
+    for name in REQUIRED:
+        rules.append((pl.col(name).is_null() & pl.col(f"__bad_{name}").is_null(), f"missing {name}"))
+    rules.append(
+        (
+            pl.col("__bad_occurred_at").is_not_null(),
+            pl.format("unparseable occurred_at {} (expected ISO 8601)", pl.col("__bad_occurred_at")),
+        )
+    )
+    for name, allowed in (("event_type", EVENT_TYPES), ("channel", CHANNELS), ("applicant_type", APPLICANT_TYPES)):
+        rules.append((not_in(name, allowed), pl.format(f"unknown {name} '{{}}'", cut(name))))
+    for name, (low, high, wording) in _INT_RULES.items():
+        value, bad = pl.col(name), pl.col(f"__bad_{name}")
+        out_of_range = value < low if high is None else (value < low) | (value > high)
+        rules.append(
+            (
+                bad.is_not_null() | out_of_range,
+                pl.format(f"{name} must be {wording}, got {{}}", pl.coalesce(bad, value.cast(pl.String))),
+            )
+        )
+    return rules
+
+
+class GovServicesParser:
+    feed = "gov_services"
+    table = "gov_services"
+    folder = "gov_services"
+    extensions = (".jsonl", ".jsonl.gz")
+    columns = COLUMNS
+
+    def parse(self, ctx: FileContext) -> Iterator[ParsedBatch]:
+        """One batch per ≤ 100k lines; a corrupt, undecodable or empty file is rejected before any batch."""
+        cache: dict[str, object] = {}  # timestamp text → parse, for this file
+        for batch in iter_line_batches(ctx.path):
+            yield self._parse_batch(batch, ctx, cache)
+
+    def _parse_batch(self, batch: list[tuple[int, str]], ctx: FileContext, cache: dict) -> ParsedBatch:
+        decoded = decode_batch(batch, FIELDS, PERSONAL_FIELDS, ctx.pseudonymise)
+        values = decoded.values
+        series: list[pl.Series] = []
+        for name in ("event_id", "case_id"):
+            series.extend(text_column(name, values[name], strict_id=True))
+        for name in ("event_type", "item_code", "item_name", "department", "channel", "applicant_type"):
+            series.extend(text_column(name, values[name]))
+        series.extend(timestamp_column("occurred_at", values["occurred_at"], cache))
+        for name in _INT_RULES:
+            series.extend(int_column(name, values[name]))
+        for name in PERSONAL_FIELDS:
+            series.append(pseudonym_column(f"{name}_pseudonym", values[name], ctx.pseudonymise))
+        frame = pl.DataFrame(series).with_columns(
+            pl.Series("extra_columns", decoded.extra_columns, dtype=pl.String),
+            pl.Series("source_row", decoded.source_row, dtype=pl.Int64),
+            pl.lit(None, dtype=pl.String).alias("source_sheet"),
+        )
+        valid, quarantined = apply_rules(frame, _rules())
+        valid = valid.select([*COLUMNS, "source_row", "source_sheet"])
+        return ParsedBatch(
+            valid=valid, quarantined=quarantine_rows(quarantined, decoded, PERSONAL_FIELDS, ctx.pseudonymise)
+        )
+
+
+PARSER = GovServicesParser()

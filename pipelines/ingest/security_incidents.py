@@ -1,0 +1,188 @@
+"""Security incidents (110 接处警), JSON Lines → raw.security_incidents.
+
+An incident is re-sent as it progresses, so every valid record is kept and dbt takes the later delivered one per
+incident_id. Reporter name, phone and ID number are stored only as keyed pseudonyms, coordinates only to 3
+decimals; the ID's GB 11643-1999 check is kept as a flag, because a mistyped ID is still a real incident.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from typing import Any
+
+import polars as pl
+from stdnum.cn import ric
+
+from pipelines.ingest.base import FileContext, ParsedBatch
+from pipelines.ingest.jsonlines import (
+    apply_rules,
+    cut,
+    decode_batch,
+    float_column,
+    iter_line_batches,
+    not_in,
+    pseudonym_column,
+    quarantine_rows,
+    text_column,
+    timestamp_column,
+)
+
+FIELDS = (
+    "incident_id",
+    "received_at",
+    "dispatched_at",
+    "arrived_at",
+    "closed_at",
+    "category",
+    "street_code",
+    "lat",
+    "lon",
+    "source",
+    "reporter_name",
+    "reporter_phone",
+    "reporter_id_number",
+)
+PERSONAL_FIELDS = ("reporter_name", "reporter_phone", "reporter_id_number")
+TIMESTAMPS = ("received_at", "dispatched_at", "arrived_at", "closed_at")
+CATEGORIES = ("theft", "fraud", "traffic", "dispute", "fire", "violence", "other")
+SOURCES = ("call_110", "app", "camera", "patrol")
+COORDINATE_DECIMALS = 3
+
+COLUMNS: dict[str, pl.DataType] = {
+    "incident_id": pl.String(),  # as delivered; a JSON integer is kept as its digits
+    "received_at": pl.Datetime("us"),  # naive Asia/Shanghai wall clock, like every timestamp below
+    "dispatched_at": pl.Datetime("us"),  # null until dispatched
+    "arrived_at": pl.Datetime("us"),  # null until an officer arrived
+    "closed_at": pl.Datetime("us"),  # null until closed
+    "category": pl.String(),  # theft | fraud | traffic | dispute | fire | violence | other
+    "street_code": pl.String(),  # 12-digit street or town code from regions.csv
+    "lat": pl.Float64(),  # degrees, rounded to 3 decimals (about 100 m) before storing
+    "lon": pl.Float64(),
+    "source": pl.String(),  # call_110 | app | camera | patrol
+    "reporter_name_pseudonym": pl.String(),  # keyed pseudonyms (p:<hex>) of the reporter's personal data
+    "reporter_phone_pseudonym": pl.String(),
+    "reporter_id_number_pseudonym": pl.String(),
+    "is_reporter_id_valid": pl.Boolean(),  # GB 11643-1999 structure and check digit; null when no ID was given
+    "extra_columns": pl.String(),  # unknown keys as JSON (ID- and phone-shaped values pseudonymised), or null
+}
+
+
+def is_valid_resident_id(value: Any) -> bool | None:
+    """GB 11643-1999: 17 digits with a real birth date, then the MOD 11-2 check character. None when absent.
+
+    Not `ric.is_valid`: it also requires that the address code existed in the birth year, and python-stdnum
+    dates 430406 (Yanfeng District itself) from 2001, so every resident born before 2001 would be flagged.
+    """
+    if value is None:
+        return None
+    text = str(value).strip()
+    if not text:
+        return None
+    number = ric.compact(text)
+    if len(number) != 18 or not (number[:17].isascii() and number[:17].isdigit()):
+        return False
+    if number[-1] != ric.calc_check_digit(number):
+        return False
+    try:
+        ric.get_birth_date(number)
+    except ValueError:  # stdnum's InvalidComponent: no such date
+        return False
+    return True
+
+
+def coarsen(value: Any) -> Any:
+    """A coordinate to 3 decimals, also when it came as text, so no precise location is kept anywhere (a
+    quarantined row's raw and reason included). Anything that is not a number is left for the rules to name."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int | float):
+        return round(value, COORDINATE_DECIMALS)
+    if isinstance(value, str):
+        try:
+            number = float(value)
+        except ValueError:
+            return value
+        return str(round(number, COORDINATE_DECIMALS)) if math.isfinite(number) else value
+    return value
+
+
+def _coarsen_record(record: dict) -> dict:
+    return {k: coarsen(v) if k in ("lat", "lon") else v for k, v in record.items()}
+
+
+def _rules(street_codes: frozenset[str]) -> list[tuple[pl.Expr, pl.Expr | str]]:
+    bad_id = pl.col("__bad_incident_id")
+    rules: list[tuple[pl.Expr, pl.Expr | str]] = [
+        (bad_id.is_not_null(), pl.format("incident_id must be a string or an integer, got {}", bad_id)),
+        (pl.col("incident_id").is_null() & bad_id.is_null(), "missing incident_id"),
+        (pl.col("received_at").is_null() & pl.col("__bad_received_at").is_null(), "missing received_at"),
+    ]
+    for name in TIMESTAMPS:
+        bad = pl.col(f"__bad_{name}")
+        rules.append((bad.is_not_null(), pl.format(f"unparseable {name} {{}} (expected ISO 8601)", bad)))
+    for name, allowed in (("category", CATEGORIES), ("source", SOURCES)):
+        rules.append((pl.col(name).is_null(), f"missing {name}"))
+        rules.append((not_in(name, allowed), pl.format(f"unknown {name} '{{}}'", cut(name))))
+    rules.append((pl.col("street_code").is_null(), "missing street_code"))
+    rules.append(
+        (
+            not_in("street_code", sorted(street_codes)),
+            pl.format("unknown street_code '{}' (not a 12-digit street or town in regions.csv)", cut("street_code")),
+        )
+    )
+    for name in ("lat", "lon"):
+        bad = pl.col(f"__bad_{name}")
+        rules.append((bad.is_not_null(), pl.format(f"{name} must be a number, got {{}}", bad)))
+    return rules
+
+
+class SecurityIncidentsParser:
+    feed = "security_incidents"
+    table = "security_incidents"
+    folder = "security/incidents"
+    extensions = (".jsonl", ".jsonl.gz")
+    columns = COLUMNS
+
+    def parse(self, ctx: FileContext) -> Iterator[ParsedBatch]:
+        """One batch per ≤ 100k lines; a corrupt, undecodable or empty file is rejected before any batch."""
+        cache: dict[str, object] = {}  # timestamp text → parse, for this file
+        rules = _rules(ctx.regions.street_codes)
+        for batch in iter_line_batches(ctx.path):
+            yield self._parse_batch(batch, ctx, cache, rules)
+
+    def _parse_batch(self, batch: list[tuple[int, str]], ctx: FileContext, cache: dict, rules: list) -> ParsedBatch:
+        decoded = decode_batch(batch, FIELDS, PERSONAL_FIELDS, ctx.pseudonymise)
+        values = decoded.values
+        series: list[pl.Series] = [*text_column("incident_id", values["incident_id"], strict_id=True)]
+        for name in TIMESTAMPS:
+            series.extend(timestamp_column(name, values[name], cache))
+        for name in ("category", "street_code", "source"):
+            series.extend(text_column(name, values[name]))
+        for name in ("lat", "lon"):
+            typed, bad = float_column(name, [v if v.__class__ is not str else coarsen(v) for v in values[name]])
+            series.extend((typed.round(COORDINATE_DECIMALS, mode="half_away_from_zero"), bad))
+        for name in PERSONAL_FIELDS:
+            series.append(pseudonym_column(f"{name}_pseudonym", values[name], ctx.pseudonymise))
+        series.append(
+            pl.Series(
+                "is_reporter_id_valid",
+                [is_valid_resident_id(v) for v in values["reporter_id_number"]],
+                dtype=pl.Boolean,
+            )
+        )
+        frame = pl.DataFrame(series).with_columns(
+            pl.Series("extra_columns", decoded.extra_columns, dtype=pl.String),
+            pl.Series("source_row", decoded.source_row, dtype=pl.Int64),
+            pl.lit(None, dtype=pl.String).alias("source_sheet"),
+        )
+        valid, quarantined = apply_rules(frame, rules)
+        return ParsedBatch(
+            valid=valid.select([*COLUMNS, "source_row", "source_sheet"]),
+            quarantined=quarantine_rows(
+                quarantined, decoded, PERSONAL_FIELDS, ctx.pseudonymise, prepare=_coarsen_record
+            ),
+        )
+
+
+PARSER = SecurityIncidentsParser()
