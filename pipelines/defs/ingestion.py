@@ -1,7 +1,5 @@
 """Factories for the per-feed ingestion assets and sensors (each feed folder instantiates them)."""
 
-from __future__ import annotations
-
 import hashlib
 
 import dagster as dg
@@ -20,7 +18,6 @@ def build_raw_asset(table: str, group: str) -> dg.AssetsDefinition:
         group_name=group,
         kinds={"polars", "parquet"},
         pool="warehouse",
-        name=f"raw_{table}",
         description=(
             f"Files from landing/{parser.folder}/ ({', '.join(parser.extensions)}), parsed, validated and "
             f"pseudonymised, appended as Parquet (exactly once per content hash); bad rows quarantined."
@@ -33,7 +30,7 @@ def build_raw_asset(table: str, group: str) -> dg.AssetsDefinition:
             settings.landing,
             settings.raw_dir,
             warehouse.pseudonymiser(),
-            run_id=context.run_id,
+            run_id=context.run.run_id,
             progress=context.log.info,
         )
         if report.errors:

@@ -1,8 +1,8 @@
 """Resources shared by every domain: where the landing zone and warehouse are, and the dbt CLI."""
 
-from __future__ import annotations
-
 import os
+import sys
+from pathlib import Path
 
 import dagster as dg
 from dagster_dbt import DbtCliResource
@@ -39,5 +39,10 @@ def default_resources() -> dict:
             warehouse=str(settings.warehouse),
             demo=os.environ.get("INNOSTAT_DEMO", "0") == "1",
         ),
-        "dbt": DbtCliResource(project_dir=dbt_project, profiles_dir=str(dbt_project.project_dir)),
+        # dbt from this environment, also when the caller did not activate it (cron, CI, a full path)
+        "dbt": DbtCliResource(
+            project_dir=dbt_project,
+            profiles_dir=str(dbt_project.project_dir),
+            dbt_executable=str(Path(sys.executable).parent / "dbt"),
+        ),
     }

@@ -190,11 +190,11 @@ def decode_batch(
         try:
             obj = _loads(line)
         except _JSON_ERRORS as err:
-            rejected.append((number, f"invalid JSON ({err})", pseudonymise.scrub_text(line, personal)))
+            rejected.append((number, f"invalid JSON ({err})", pseudonymise.scrub_unparseable(line, personal)))
             continue
         if type(obj) is not dict:
             rejected.append(
-                (number, f"not a JSON object (got {_json_type(obj)})", pseudonymise.scrub_text(line, personal))
+                (number, f"not a JSON object (got {_json_type(obj)})", pseudonymise.scrub_unparseable(line, personal))
             )
             continue
         objects.append(obj)

@@ -79,13 +79,17 @@ class Pseudonymiser:
         return clean
 
     def scrub_text(self, text: str, personal_fields: tuple[str, ...]) -> str:
-        """Scrub a line that could not be parsed: values of personal keys, then anything shaped like an ID
-        number, a credit code or a mobile phone, are replaced by pseudonyms."""
+        """Scrub free text: values of personal keys, then anything shaped like an ID number, a credit code or a
+        phone, are replaced by pseudonyms."""
         for field in personal_fields:
             pattern = re.compile(r'("' + re.escape(field) + r'"\s*:\s*)"((?:[^"\\]|\\.)*)"?')
             text = pattern.sub(lambda m: m.group(1) + json.dumps(self(m.group(2)) or ""), text)
-        text = _ID_LIKE.sub(lambda m: self(m.group(0)) or "", text)
-        return text
+        return _ID_LIKE.sub(lambda m: self(m.group(0)) or "", text)
+
+    def scrub_unparseable(self, line: str, personal_fields: tuple[str, ...]) -> str:
+        """Scrub a line that could not be parsed at all: like `scrub_text`, and every run of Chinese characters
+        too, since a name can hide anywhere in it (`reporter=张三`). What stays is the line's structure."""
+        return _CJK_RUN.sub(lambda m: self(m.group(0)) or "", self.scrub_text(line, personal_fields))
 
 
 # 18-character resident IDs and credit codes, 15-digit old IDs, 11-digit mobiles and landlines with area code,
@@ -94,3 +98,4 @@ _ID_LIKE = re.compile(
     r"(?<![0-9A-Za-z:])(?:[0-9A-HJ-NPQRTUWXY]{2}\d{6}[0-9A-HJ-NPQRTUWXY]{10}|\d{17}[\dXx]|\d{15}|1[3-9]\d{9}"
     r"|0\d{2,3}-?\d{7,8})(?![0-9A-Za-z])"
 )
+_CJK_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002ffff·]+")

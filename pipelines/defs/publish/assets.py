@@ -1,7 +1,5 @@
 """Publish: the checked build replaces the published warehouse in one atomic step."""
 
-from __future__ import annotations
-
 import dagster as dg
 
 from pipelines.defs.resources import WarehouseResource

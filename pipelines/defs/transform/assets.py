@@ -4,8 +4,6 @@ Raw sources map onto the ingestion assets' keys (`raw/<table>`), models onto `<s
 from the landing zone to the marts. dbt tests surface as asset checks.
 """
 
-from __future__ import annotations
-
 from collections.abc import Mapping
 from typing import Any
 
@@ -36,7 +34,24 @@ def innostat_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, 
     """Build every model into the working file, never the published one; publishing is a separate step."""
     warehouse.export_env()
     prepare_build(warehouse.settings)
-    yield from dbt.cli(["build"], context=context).stream()
+    invocation = dbt.cli(["build"], context=context, raise_on_error=False)
+    yield from invocation.stream()
+    if not invocation.is_successful():
+        raise dg.Failure(description=f"dbt build failed: {failed_dbt_nodes(invocation)}")
+
+
+def failed_dbt_nodes(invocation) -> str:
+    """Name every failed model or test with dbt's message, so the operator knows what to fix."""
+    try:
+        results = invocation.get_artifact("run_results.json")["results"]
+    except Exception:  # no artifact when dbt could not even start
+        return "see the dbt output above"
+    failed = [
+        f"{r['unique_id'].split('.')[2]} ({r['status']}: {(r.get('message') or '').strip()[:300]})"
+        for r in results
+        if r["status"] in ("error", "fail")
+    ]
+    return "; ".join(failed) or "see the dbt output above"
 
 
 # raw/quarantine and raw/ingest_ledger are written by every ingestion asset as a side effect.

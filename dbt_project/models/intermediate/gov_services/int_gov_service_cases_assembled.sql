@@ -1,0 +1,160 @@
+-- int_gov_service_cases_assembled.sql: one row per case_id, assembled from its deduplicated events
+-- (FEEDS.md, gov_services). Every case_id that has at least one valid event gets a row, also a case whose
+-- `submitted` event never arrived (its department, channel and submission time are then null).
+with events as (select * from {{ ref('int_gov_service_events_deduplicated') }}),
+
+ranked as (
+    select
+        *,
+        -- earliest event of its type; equal occurred_at → the first delivered
+        row_number() over (
+            partition by case_id, event_type
+            order by occurred_at asc, delivered_at asc, source_file asc, source_row asc
+        ) as earliest_rank
+    from events
+),
+
+submissions as (
+    -- several `submitted` events: the earliest occurred_at describes the case
+    select
+        case_id,
+        occurred_at as submitted_at,
+        department,
+        channel,
+        item_code,
+        item_name,
+        applicant_type,
+        applicant_id_pseudonym,
+        applicant_phone_pseudonym
+    from ranked
+    where event_type = 'submitted' and earliest_rank = 1
+),
+
+acceptances as (
+    select
+        case_id,
+        occurred_at as accepted_at,
+        promised_days
+    from ranked
+    where event_type = 'accepted' and earliest_rank = 1
+),
+
+completions as (
+    select
+        case_id,
+        occurred_at as completed_at,
+        visits
+    from ranked
+    where event_type = 'completed' and earliest_rank = 1
+),
+
+rejections as (
+    select
+        case_id,
+        occurred_at as rejected_at
+    from ranked
+    where event_type = 'rejected' and earliest_rank = 1
+),
+
+valid_ratings as (
+    -- a `rated` event without a rating value is no rating; the latest occurred_at wins, a tie → later delivered
+    select
+        case_id,
+        occurred_at as rated_at,
+        rating,
+        row_number() over (
+            partition by case_id
+            order by occurred_at desc, delivered_at desc, source_file desc, source_row desc
+        ) as latest_rank,
+        count(*) over (partition by case_id) as rating_count
+    from events
+    where event_type = 'rated' and rating is not null
+),
+
+latest_ratings as (
+    select
+        case_id,
+        rated_at,
+        rating,
+        rating_count
+    from valid_ratings
+    where latest_rank = 1
+),
+
+cases as (
+    select
+        case_id,
+        count(*) as event_count
+    from events
+    group by case_id
+),
+
+assembled as (
+    select
+        cases.case_id,
+        submissions.department,
+        submissions.channel,
+        submissions.item_code,
+        submissions.item_name,
+        submissions.applicant_type,
+        submissions.applicant_id_pseudonym,
+        submissions.applicant_phone_pseudonym,
+        submissions.submitted_at,
+        acceptances.accepted_at,
+        acceptances.promised_days,
+        completions.completed_at,
+        completions.visits,
+        rejections.rejected_at,
+        latest_ratings.rated_at,
+        latest_ratings.rating,
+        cast(cases.event_count as {{ dbt.type_bigint() }}) as event_count,
+        cast(coalesce(latest_ratings.rating_count, 0) as {{ dbt.type_bigint() }}) as rating_count,
+        {{ dbt.datediff('acceptances.accepted_at', 'completions.completed_at', 'microsecond') }}
+            as processing_microseconds
+    from cases
+    left join submissions on cases.case_id = submissions.case_id
+    left join acceptances on cases.case_id = acceptances.case_id
+    left join completions on cases.case_id = completions.case_id
+    left join rejections on cases.case_id = rejections.case_id
+    left join latest_ratings on cases.case_id = latest_ratings.case_id
+),
+
+derived as (
+    select
+        case_id,
+        department,
+        channel,
+        item_code,
+        item_name,
+        applicant_type,
+        applicant_id_pseudonym,
+        applicant_phone_pseudonym,
+        submitted_at,
+        accepted_at,
+        promised_days,
+        completed_at,
+        visits,
+        rejected_at,
+        rated_at,
+        rating,
+        event_count,
+        rating_count,
+        -- exact duration: microseconds / 86 400 000 000 (naive Shanghai wall clock has no DST since 1991);
+        -- null unless the case was both accepted and completed
+        cast(processing_microseconds as double) / 86400000000.0 as processing_days,
+        -- inclusive deadline; only judged for a completed case accepted with promised_days
+        case
+            when completed_at is not null and accepted_at is not null and promised_days is not null
+                then completed_at <= {{ dbt.dateadd('hour', 'promised_days * 24', 'accepted_at') }}
+        end as is_on_time,
+        visits <= 1 as is_one_visit,
+        visits = 0 as is_zero_visit,
+        channel in ('online', 'app') as is_online,
+        rejected_at is not null as is_rejected,
+        rating is not null as has_rating,
+        {{ month_key('submitted_at') }} as submitted_month,
+        {{ month_key('completed_at') }} as completed_month
+    from assembled
+)
+
+select * from derived

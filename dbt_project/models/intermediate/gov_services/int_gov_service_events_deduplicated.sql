@@ -1,0 +1,41 @@
+-- int_gov_service_events_deduplicated.sql: one row per event_id, the FIRST delivered copy.
+-- Delivery is at-least-once: a repeated event_id is the same event again, so later copies add nothing
+-- (FEEDS.md, gov_services). Delivery order is (delivered_at, source_file, source_row).
+with events as (select * from {{ ref('stg_gov_services__events') }}),
+
+ranked as (
+    select
+        *,
+        row_number() over (
+            partition by event_id
+            order by delivered_at asc, source_file asc, source_row asc
+        ) as delivery_rank,
+        count(*) over (partition by event_id) as copies_delivered
+    from events
+),
+
+first_copies as (
+    select
+        event_id,
+        case_id,
+        event_type,
+        occurred_at,
+        item_code,
+        item_name,
+        department,
+        channel,
+        applicant_type,
+        applicant_id_pseudonym,
+        applicant_phone_pseudonym,
+        visits,
+        promised_days,
+        rating,
+        source_file,
+        source_row,
+        delivered_at,
+        cast(copies_delivered as {{ dbt.type_bigint() }}) as copies_delivered
+    from ranked
+    where delivery_rank = 1
+)
+
+select * from first_copies

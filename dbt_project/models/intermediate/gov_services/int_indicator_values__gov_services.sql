@@ -1,0 +1,147 @@
+-- int_indicator_values__gov_services.sql: the GS_* indicators in the shape of marts.indicator_values.
+-- Month grain, region 430406 (the platform covers the whole district). Every indicator is published as a
+-- district total and broken down by the department of the case's `submitted` event (dimension `department`);
+-- a case without a known department counts in the total only. A ratio with a zero denominator gives no row.
+with cases as (select * from {{ ref('int_gov_service_cases_assembled') }}),
+
+case_members as (
+    -- each case once in the district total and once under its department
+    select
+        *,
+        'total' as dimension,
+        'total' as member
+    from cases
+    union all
+    select
+        *,
+        'department' as dimension,
+        department as member
+    from cases
+    where department is not null
+),
+
+submitted_stats as (
+    select
+        submitted_month as period,
+        dimension,
+        member,
+        count(*) as cases_submitted,
+        sum(case when is_online then 1 else 0 end) as cases_online
+    from case_members
+    where submitted_at is not null
+    group by submitted_month, dimension, member
+),
+
+completed_stats as (
+    select
+        completed_month as period,
+        dimension,
+        member,
+        count(*) as cases_completed,
+        -- a completed case without `visits` stays in the denominator of both visit rates
+        sum(case when is_one_visit then 1 else 0 end) as cases_one_visit,
+        sum(case when is_zero_visit then 1 else 0 end) as cases_zero_visit,
+        sum(case when is_on_time is not null then 1 else 0 end) as cases_deadline_known,
+        sum(case when is_on_time then 1 else 0 end) as cases_on_time,
+        avg(cast(processing_days as double)) as avg_processing_days,
+        sum(case when has_rating then 1 else 0 end) as cases_rated,
+        sum(case when rating >= 4 then 1 else 0 end) as cases_satisfied
+    from case_members
+    where completed_at is not null
+    group by completed_month, dimension, member
+),
+
+indicator_values as (
+    select
+        'GS_CASES_SUBMITTED' as indicator_code,
+        period,
+        dimension,
+        member,
+        cast(cases_submitted as double) as metric_value,
+        'count' as unit
+    from submitted_stats
+    union all
+    select
+        'GS_ONLINE_SHARE' as indicator_code,
+        period,
+        dimension,
+        member,
+        cast(cases_online as double) / nullif(cases_submitted, 0) as metric_value,
+        'ratio' as unit
+    from submitted_stats
+    where cases_submitted > 0
+    union all
+    select
+        'GS_CASES_COMPLETED' as indicator_code,
+        period,
+        dimension,
+        member,
+        cast(cases_completed as double) as metric_value,
+        'count' as unit
+    from completed_stats
+    union all
+    select
+        'GS_ONE_VISIT_RATE' as indicator_code,
+        period,
+        dimension,
+        member,
+        cast(cases_one_visit as double) / nullif(cases_completed, 0) as metric_value,
+        'ratio' as unit
+    from completed_stats
+    where cases_completed > 0
+    union all
+    select
+        'GS_ZERO_VISIT_RATE' as indicator_code,
+        period,
+        dimension,
+        member,
+        cast(cases_zero_visit as double) / nullif(cases_completed, 0) as metric_value,
+        'ratio' as unit
+    from completed_stats
+    where cases_completed > 0
+    union all
+    select
+        'GS_ON_TIME_RATE' as indicator_code,
+        period,
+        dimension,
+        member,
+        cast(cases_on_time as double) / nullif(cases_deadline_known, 0) as metric_value,
+        'ratio' as unit
+    from completed_stats
+    where cases_deadline_known > 0
+    union all
+    select
+        'GS_AVG_PROCESSING_DAYS' as indicator_code,
+        period,
+        dimension,
+        member,
+        avg_processing_days as metric_value,
+        'days' as unit
+    from completed_stats
+    where avg_processing_days is not null
+    union all
+    select
+        'GS_SATISFACTION_RATE' as indicator_code,
+        period,
+        dimension,
+        member,
+        cast(cases_satisfied as double) / nullif(cases_rated, 0) as metric_value,
+        'ratio' as unit
+    from completed_stats
+    where cases_rated > 0
+),
+
+final as (
+    select
+        cast(indicator_code as {{ dbt.type_string() }}) as indicator_code,
+        cast('430406' as {{ dbt.type_string() }}) as region_code,
+        cast(period as {{ dbt.type_string() }}) as period,
+        cast('month' as {{ dbt.type_string() }}) as period_type,
+        cast(dimension as {{ dbt.type_string() }}) as dimension,
+        cast(member as {{ dbt.type_string() }}) as member,
+        cast(metric_value as double) as value,  -- noqa: RF04
+        cast(unit as {{ dbt.type_string() }}) as unit
+    from indicator_values
+)
+
+select * from final

@@ -1,0 +1,15 @@
+-- fct_camera_days.sql: one row per camera and day (雪亮工程 snapshot), the later delivered row of a camera-day.
+with camera_days as (select * from {{ ref('int_security_camera_days') }}),
+
+final as (
+    select
+        camera_id,
+        status_date,
+        street_code,
+        installed_on,
+        is_online,
+        status_month
+    from camera_days
+)
+
+select * from final
