@@ -196,6 +196,14 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return cmd_run(run)
 
 
+def cmd_docs(args: argparse.Namespace) -> int:
+    from pipelines.lib.docs import INDICATORS_DOC, write_indicators_doc
+
+    changed = write_indicators_doc()
+    _say(f"{INDICATORS_DOC} {'updated from the catalogue' if changed else 'already matches the catalogue'}")
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="innostat",
@@ -262,6 +270,13 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--years", type=_years, default=(2019, 2022), help="year range (default 2019-2022)")
     demo.add_argument("--log-level", default="WARNING", help="Dagster log level")
     demo.set_defaults(func=cmd_demo)
+    docs = commands.add_parser(
+        "docs",
+        help="regenerate docs/indicators.md from the indicator catalogue seed",
+        epilog="example: innostat docs",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    docs.set_defaults(func=cmd_docs)
     return parser
 
 
