@@ -15,7 +15,7 @@ DEMO_SCALE ?= 0.05
 DAGSTER_PORT ?= 3000
 RUN_DIR := $(CURDIR)/.run
 
-.PHONY: help install demo run test test-fast lint format dagster dagster-home stop clean
+.PHONY: help install install-test java demo run test test-fast lint format deploy-lint dagster dagster-home stop clean
 
 help: ## list the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -30,6 +30,27 @@ $(VENV)/.installed: pyproject.toml uv.lock | $(UV)
 	@echo "[make] uv sync (pipeline environment, Python 3.11)"
 	$(UV) sync --frozen --compile-bytecode
 	@touch $@
+
+install-test: $(VENV)/.installed-test ## the environment plus the test tools and the `spark` group (pyspark, dbt-spark)
+
+$(VENV)/.installed-test: pyproject.toml uv.lock | $(UV)
+	@echo "[make] uv sync (pipeline environment + dev + spark groups)"
+	$(UV) sync --frozen --compile-bytecode --group dev --group spark
+	@touch $@ $(VENV)/.installed
+
+# Spark (the `spark` dbt target, tests/spark) needs a Java 17+ runtime. Debian 12 packages OpenJDK 17; a newer
+# Debian only 21, which Spark 4 supports too. INNOSTAT_SKIP_SPARK=1 skips this and the Spark tests.
+java: ## install a Java runtime for Spark from Debian's packages (root), unless one is there
+	@if [ "$${INNOSTAT_SKIP_SPARK:-0}" = 1 ]; then echo "[make] INNOSTAT_SKIP_SPARK=1: no Java needed"; \
+	elif java -version 2>&1 | grep -qE 'version "(1[7-9]|2[0-9])'; then echo "[make] $$(java -version 2>&1 | head -1)"; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		apt-get update -qq; \
+		pkg=openjdk-17-jre-headless; \
+		apt-cache policy $$pkg 2>/dev/null | grep -q 'Candidate: [0-9]' || pkg=openjdk-21-jre-headless; \
+		echo "[make] apt-get install $$pkg"; \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$pkg >/dev/null; \
+		java -version 2>&1 | head -1; \
+	else echo "[make] Spark needs Java 17+: sudo apt-get install openjdk-17-jre-headless (or INNOSTAT_SKIP_SPARK=1)"; exit 1; fi
 
 dbt_project/target/manifest.json: $(VENV)/.installed $(shell find dbt_project/models dbt_project/macros dbt_project/seeds -type f 2>/dev/null) dbt_project/dbt_project.yml
 	@echo "[make] dbt parse (manifest for Dagster; no database needed)"
@@ -65,7 +86,7 @@ stop: ## stop what `make demo` started (by recorded process ids)
 		rm -f $$f; \
 	done
 
-test: install dbt_project/target/manifest.json ## run the test suite
+test: install-test java dbt_project/target/manifest.json ## run the test suite (INNOSTAT_SKIP_SPARK=1 skips the Spark tests)
 	$(BIN)/pytest -q
 
 lint: install ## ruff (lint + format check) and sqlfluff

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -110,27 +111,82 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
 
 def _failure_messages(result) -> list[str]:
-    """Readable reasons a Dagster run failed: failed steps with their errors, and failed blocking checks."""
-    messages = []
+    """Readable reasons a Dagster run failed: failed steps with their errors, and failed blocking checks with
+    their description (a Great Expectations check names the table, the expectation and sample values).
+    Checks that warned are listed after the failures, but only when the run failed: a warning never fails a run."""
+    messages, warned = [], []
     for event in result.all_events:
         if event.event_type_value == "STEP_FAILURE":
             error = event.step_failure_data.error
+            if error and error.cls_name == "DagsterAssetCheckFailedError":
+                continue  # the failed checks themselves are listed below, with what they found
             text = error.message.strip() if error else "unknown error"
             if error and error.cause:
                 text += f" (caused by: {error.cause.message.strip()})"
             messages.append(f"step {event.step_key} failed: {text}")
         elif event.event_type_value == "ASSET_CHECK_EVALUATION":
             evaluation = event.event_specific_data
-            if not evaluation.passed:
-                messages.append(
-                    f"check {evaluation.check_name} on {evaluation.asset_key.to_user_string()} failed "
-                    f"({evaluation.severity.value.lower()})"
-                )
-    return messages
+            if evaluation.passed:
+                continue
+            where = f"check {evaluation.check_name} on {evaluation.asset_key.to_user_string()}"
+            detail = f": {evaluation.description}" if evaluation.description else ""
+            # warnings (freshness, year-over-year bands) are reported by _warnings, they never fail a run
+            if evaluation.severity.value == "ERROR":
+                messages.append(f"{where} failed{detail}")
+            else:
+                warned.append(f"{where} warned{detail}")
+    return messages + warned if not result.success else messages
 
 
-def cmd_run(args: argparse.Namespace) -> int:
-    settings = Settings.resolve(args.landing, args.warehouse)
+def _warnings(result) -> list[str]:
+    """Checks that failed with severity WARN: shown, never blocking."""
+    found = []
+    for event in result.all_events:
+        if event.event_type_value == "ASSET_CHECK_EVALUATION":
+            evaluation = event.event_specific_data
+            if not evaluation.passed and evaluation.severity.value == "WARN":
+                detail = evaluation.description or ""
+                found.append(f"{evaluation.asset_key.to_user_string()}:{evaluation.check_name} {detail}".strip())
+    return found
+
+
+def _execute(job_name: str, instance, log_level: str, tags: dict | None = None):
+    from pipelines.definitions import defs
+
+    job = defs().resolve_job_def(job_name)
+    return job.execute_in_process(
+        instance=instance,
+        raise_on_error=False,
+        tags=tags or {},
+        run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
+    )
+
+
+def _report_failure(result, started: float) -> int:
+    print(
+        f"innostat: run failed after {time.monotonic() - started:.1f} s; the published warehouse was left as it was.",
+        file=sys.stderr,
+    )
+    for message in _failure_messages(result) or ["the run failed without a step failure; see the log above"]:
+        print(f"  - {message}", file=sys.stderr)
+    return EXIT_FAILED
+
+
+def _build(settings: Settings, window: tuple[str, str] | None, log_level: str, instance, started: float) -> int:
+    from pipelines.defs.jobs import BUILD_JOB_NAME
+    from pipelines.defs.operations.automation import RANGE_END, RANGE_START, build_tags
+
+    tags = build_tags(window)
+    _say(f"[2/2] build, check and publish (monthly facts for {tags[RANGE_START]} … {tags[RANGE_END]})")
+    result = _execute(BUILD_JOB_NAME, instance, log_level, tags)
+    if not result.success or _failure_messages(result):
+        return _report_failure(result, started)
+    _say(f"published {settings.warehouse} in {time.monotonic() - started:.1f} s")
+    return EXIT_OK
+
+
+def _prepare_run(args: argparse.Namespace) -> Settings | int:
+    settings = Settings.resolve(args.landing, getattr(args, "warehouse", None))
     if not settings.landing.is_dir():
         print(
             f"innostat: the landing zone {settings.landing} does not exist; "
@@ -141,31 +197,54 @@ def cmd_run(args: argparse.Namespace) -> int:
     if (code := _check_pii_key(settings, args.demo)) is not None:
         return code
     export_settings(settings, demo=args.demo)
+    os.environ["INNOSTAT_DBT_FULL_REFRESH"] = "1" if getattr(args, "full_refresh", False) else "0"
     ensure_dbt_manifest()
+    return settings
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    prepared = _prepare_run(args)
+    if isinstance(prepared, int):
+        return prepared
+    settings = prepared
     _say(f"run: landing {settings.landing} → warehouse {settings.warehouse}")
     started = time.monotonic()
 
     import dagster as dg
 
-    from pipelines.definitions import defs
-    from pipelines.defs.jobs import MAIN_JOB_NAME
+    from pipelines.defs.jobs import INGEST_JOB_NAME
+    from pipelines.lib.months import touched_months
 
-    job = defs().resolve_job_def(MAIN_JOB_NAME)
     with dg.DagsterInstance.ephemeral() as instance:
-        result = job.execute_in_process(
-            instance=instance,
-            raise_on_error=False,
-            run_config={"loggers": {"console": {"config": {"log_level": args.log_level}}}},
-        )
-    elapsed = time.monotonic() - started
-    failures = _failure_messages(result)
-    if result.success and not failures:
-        _say(f"published {settings.warehouse} in {elapsed:.1f} s")
-        return EXIT_OK
-    print(f"innostat: run failed after {elapsed:.1f} s; the published warehouse was left as it was.", file=sys.stderr)
-    for message in failures or ["the run failed without a step failure; see the log above"]:
-        print(f"  - {message}", file=sys.stderr)
-    return EXIT_FAILED
+        _say("[1/2] ingest new files of every feed")
+        ingested = _execute(INGEST_JOB_NAME, instance, args.log_level)
+        if not ingested.success or _failure_messages(ingested):
+            return _report_failure(ingested, started)
+        for warning in _warnings(ingested):
+            _say(f"warning: {warning}")
+        # Only the months the new files touched are rebuilt; a first build (or --full-refresh) covers all.
+        full = args.full_refresh or not settings.warehouse.exists()
+        window = touched_months(settings.raw_dir, None if full else ingested.run_id)
+        return _build(settings, window, args.log_level, instance, started)
+
+
+def cmd_backfill(args: argparse.Namespace) -> int:
+    """Rebuild a month range of the monthly facts (and everything downstream), then publish."""
+    args.landing, args.demo = None, True  # no ingestion: nothing personal is read
+    prepared = _prepare_run(args)
+    if isinstance(prepared, int):
+        return prepared
+    import dagster as dg
+
+    for month in (args.start, args.end):
+        if len(month) != 7 or month[4] != "-" or not (month[:4] + month[5:]).isdigit():
+            print(f"innostat: months are YYYY-MM, not {month!r}", file=sys.stderr)
+            return EXIT_USAGE
+    if args.start > args.end:
+        print(f"innostat: --from {args.start} is after --to {args.end}", file=sys.stderr)
+        return EXIT_USAGE
+    with dg.DagsterInstance.ephemeral() as instance:
+        return _build(prepared, (args.start, args.end), args.log_level, instance, time.monotonic())
 
 
 def cmd_rollback(args: argparse.Namespace) -> int:
@@ -191,7 +270,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
         )
         cmd_generate(generate)
     run = argparse.Namespace(
-        landing=str(settings.landing), warehouse=str(settings.warehouse), demo=True, log_level=args.log_level
+        landing=str(settings.landing),
+        warehouse=str(settings.warehouse),
+        demo=True,
+        log_level=args.log_level,
+        full_refresh=False,
     )
     return cmd_run(run)
 
@@ -223,7 +306,23 @@ def build_parser() -> argparse.ArgumentParser:
     _add_location_flags(run)
     run.add_argument("--demo", action="store_true", help="without INNOSTAT_PII_KEY, use a random local demo key")
     run.add_argument("--log-level", default="WARNING", help="Dagster log level (default WARNING; INFO shows steps)")
+    run.add_argument(
+        "--full-refresh", action="store_true", help="rebuild every month and incremental model from the raw layer"
+    )
     run.set_defaults(func=cmd_run)
+
+    backfill = commands.add_parser(
+        "backfill",
+        help="rebuild the monthly facts of a month range (and the indicators), then publish",
+        epilog="example: innostat backfill --from 2021-01 --to 2021-06",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    backfill.add_argument("--from", dest="start", required=True, help="first month, YYYY-MM (Asia/Shanghai)")
+    backfill.add_argument("--to", dest="end", required=True, help="last month, YYYY-MM")
+    backfill.add_argument("--warehouse", default=None, help="published DuckDB file (default: $INNOSTAT_WAREHOUSE)")
+    backfill.add_argument("--log-level", default="WARNING", help="Dagster log level")
+    backfill.add_argument("--full-refresh", action="store_true", help=argparse.SUPPRESS)
+    backfill.set_defaults(func=cmd_backfill)
 
     gen = commands.add_parser(
         "generate",

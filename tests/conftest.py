@@ -33,3 +33,14 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster_home"))
     os.makedirs(tmp_path / "dagster_home", exist_ok=True)
+
+
+@pytest.fixture(scope="session")
+def generated(tmp_path_factory):
+    """(landing zone, manifest) of a tiny but complete sample, generated once; copy it before changing it."""
+    from pipelines.generate import generate_landing
+    from tests.helpers import TINY
+
+    landing = tmp_path_factory.mktemp("generated") / "landing"
+    manifest = generate_landing(landing, **TINY)
+    return landing, manifest

@@ -77,7 +77,7 @@ def build_feed_sensor(table: str, job_name: str) -> dg.SensorDefinition:
         job_name=job_name,
         minimum_interval_seconds=30,
         default_status=dg.DefaultSensorStatus.RUNNING,
-        description=f"Starts ingestion → modelling → publish when new files land in the {table} feed folder.",
+        description=f"Starts an ingest run when new files land in the {table} feed folder (the build follows).",
     )
     def _sensor(context: dg.SensorEvaluationContext, warehouse: WarehouseResource):
         pending = pending_hashes(table, warehouse.settings)

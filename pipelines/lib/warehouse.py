@@ -47,6 +47,16 @@ def prepare_build(settings: Settings) -> Path:
     return build
 
 
+def ensure_build_prepared(settings: Settings, run_id: str) -> Path:
+    """Prepare the working file once per run, whichever build step of the run comes first."""
+    marker = settings.state_dir / "build.run_id"
+    if settings.build_path.exists() and marker.exists() and marker.read_text(encoding="utf-8") == run_id:
+        return settings.build_path
+    build = prepare_build(settings)
+    marker.write_text(run_id, encoding="utf-8")
+    return build
+
+
 def _checkpoint(path: Path) -> None:
     """Fold the WAL into the file so the renamed file is complete on its own."""
     con = duckdb.connect(str(path))

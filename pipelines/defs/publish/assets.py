@@ -3,7 +3,8 @@
 import dagster as dg
 
 from pipelines.defs.resources import WarehouseResource
-from pipelines.defs.transform.assets import innostat_dbt_models
+from pipelines.defs.transform.assets import DBT_ASSETS
+from pipelines.lib.quality import publish_blockers
 from pipelines.lib.warehouse import publish
 
 
@@ -12,10 +13,16 @@ from pipelines.lib.warehouse import publish
     group_name="publish",
     kinds={"duckdb"},
     pool="warehouse",
-    deps=list(innostat_dbt_models.keys),
+    deps=[key for assets in DBT_ASSETS for key in assets.keys],
     description="The published DuckDB file that Superset and statisticians read (read-only).",
 )
 def published_warehouse(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
+    # Blocking checks already keep this step from running after a failure; this guard also refuses a failed
+    # build that someone publishes on its own (e.g. materialising only this asset in the Dagster UI).
+    if blockers := publish_blockers(warehouse.settings, context.run.run_id):
+        raise dg.Failure(
+            description="refusing to publish a build that failed its quality checks: " + "; ".join(blockers)
+        )
     result = publish(warehouse.settings)
     context.log.info(f"published {result.published} ({result.bytes} bytes); previous kept at {result.previous}")
     return dg.MaterializeResult(

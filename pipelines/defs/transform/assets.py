@@ -1,18 +1,26 @@
 """dbt models as Dagster assets, built from the manifest that `dbt parse` writes (no database needed).
 
 Raw sources map onto the ingestion assets' keys (`raw/<table>`), models onto `<schema>/<name>`, so lineage runs
-from the landing zone to the marts. dbt tests surface as asset checks.
+from the landing zone to the marts. dbt tests are asset checks. A build is three steps, split by dbt tags:
+`dbt_base` (seeds, statistics, R&D filings, untagged), `dbt_monthly` (government services and security,
+partitioned by month and incremental: the partition range reaches dbt as --vars min_month/max_month), and
+`dbt_final` (indicator_values, which stacks both). All write the same working file, never the published one.
 """
 
+import json
+import os
 from collections.abc import Mapping
 from typing import Any
 
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
 
+from pipelines.defs.partitions import monthly_partitions
 from pipelines.defs.resources import WarehouseResource
 from pipelines.defs.transform.dbt_project import dbt_project
-from pipelines.lib.warehouse import prepare_build
+from pipelines.lib.warehouse import ensure_build_prepared
+
+LOCK_ERRORS = ("Could not set lock on file", "Conflicting lock is held")
 
 
 class InnostatTranslator(DagsterDbtTranslator):
@@ -29,17 +37,6 @@ class InnostatTranslator(DagsterDbtTranslator):
 TRANSLATOR = InnostatTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True))
 
 
-@dbt_assets(manifest=dbt_project.manifest_path, dagster_dbt_translator=TRANSLATOR, pool="warehouse")
-def innostat_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
-    """Build every model into the working file, never the published one; publishing is a separate step."""
-    warehouse.export_env()
-    prepare_build(warehouse.settings)
-    invocation = dbt.cli(["build"], context=context, raise_on_error=False)
-    yield from invocation.stream()
-    if not invocation.is_successful():
-        raise dg.Failure(description=f"dbt build failed: {failed_dbt_nodes(invocation)}")
-
-
 def failed_dbt_nodes(invocation) -> str:
     """Name every failed model or test with dbt's message, so the operator knows what to fix."""
     try:
@@ -53,6 +50,64 @@ def failed_dbt_nodes(invocation) -> str:
     ]
     return "; ".join(failed) or "see the dbt output above"
 
+
+def _run_dbt(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource, args: list[str]):
+    """dbt build into this run's working file; a DuckDB lock held by another process is retried with backoff."""
+    warehouse.export_env()
+    ensure_build_prepared(warehouse.settings, context.run.run_id)
+    if os.environ.get("INNOSTAT_DBT_FULL_REFRESH") == "1":
+        args = [*args, "--full-refresh"]
+    invocation = dbt.cli(["build", *args], context=context, raise_on_error=False)
+    yield from invocation.stream()
+    if not invocation.is_successful():
+        failed = failed_dbt_nodes(invocation)
+        if any(marker in failed for marker in LOCK_ERRORS):
+            raise dg.RetryRequested(max_retries=4, seconds_to_wait=5 * 2**context.retry_number) from None
+        raise dg.Failure(description=f"dbt build failed: {failed}")
+
+
+@dbt_assets(
+    manifest=dbt_project.manifest_path,
+    dagster_dbt_translator=TRANSLATOR,
+    exclude="tag:monthly tag:final",
+    name="dbt_base",
+    pool="warehouse",
+)
+def dbt_base(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
+    """Seeds, statistics and R&D filings: small, rebuilt in full every run."""
+    yield from _run_dbt(context, dbt, warehouse, [])
+
+
+@dbt_assets(
+    manifest=dbt_project.manifest_path,
+    dagster_dbt_translator=TRANSLATOR,
+    select="tag:monthly",
+    name="dbt_monthly",
+    partitions_def=monthly_partitions,
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    pool="warehouse",
+)
+def dbt_monthly(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
+    """Government-service and security facts: only the months of the run's partition range are recomputed."""
+    window = context.partition_key_range
+    variables = {"min_month": window.start, "max_month": window.end}
+    context.log.info(f"incremental month window {window.start} … {window.end}")
+    yield from _run_dbt(context, dbt, warehouse, ["--vars", json.dumps(variables)])
+
+
+@dbt_assets(
+    manifest=dbt_project.manifest_path,
+    dagster_dbt_translator=TRANSLATOR,
+    select="tag:final",
+    name="dbt_final",
+    pool="warehouse",
+)
+def dbt_final(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
+    """marts.indicator_values: every area's indicators stacked."""
+    yield from _run_dbt(context, dbt, warehouse, [])
+
+
+DBT_ASSETS = [dbt_base, dbt_monthly, dbt_final]
 
 # raw/quarantine and raw/ingest_ledger are written by every ingestion asset as a side effect.
 raw_side_tables = [

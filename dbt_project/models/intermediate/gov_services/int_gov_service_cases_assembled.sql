@@ -1,7 +1,18 @@
 -- int_gov_service_cases_assembled.sql: one row per case_id, assembled from its deduplicated events
 -- (FEEDS.md, gov_services). Every case_id that has at least one valid event gets a row, also a case whose
 -- `submitted` event never arrived (its department, channel and submission time are then null).
-with events as (select * from {{ ref('int_gov_service_events_deduplicated') }}),
+{{ config(materialized='incremental', incremental_strategy='delete+insert', on_schema_change='fail', unique_key='case_id') }}
+-- Incremental by month: a case with any event in the month window is re-assembled from ALL its events,
+-- so a late completion in June updates a case submitted in March.
+with all_events as (select * from {{ ref('int_gov_service_events_deduplicated') }}),
+
+events as (
+    select * from all_events
+    {% if is_incremental() %}
+        where case_id in (select window_events.case_id from all_events as window_events
+            where {{ in_month_window('window_events.occurred_at') }})
+    {% endif %}
+),
 
 ranked as (
     select
@@ -109,7 +120,7 @@ assembled as (
         latest_ratings.rating,
         cast(cases.event_count as {{ dbt.type_bigint() }}) as event_count,
         cast(coalesce(latest_ratings.rating_count, 0) as {{ dbt.type_bigint() }}) as rating_count,
-        {{ dbt.datediff('acceptances.accepted_at', 'completions.completed_at', 'microsecond') }}
+        {{ microseconds_between('acceptances.accepted_at', 'completions.completed_at') }}
             as processing_microseconds
     from cases
     left join submissions on cases.case_id = submissions.case_id
@@ -145,7 +156,7 @@ derived as (
         -- inclusive deadline; only judged for a completed case accepted with promised_days
         case
             when completed_at is not null and accepted_at is not null and promised_days is not null
-                then completed_at <= {{ dbt.dateadd('hour', 'promised_days * 24', 'accepted_at') }}
+                then completed_at <= {{ add_hours('promised_days * 24', 'accepted_at') }}
         end as is_on_time,
         visits <= 1 as is_one_visit,
         visits = 0 as is_zero_visit,

@@ -1,7 +1,17 @@
 -- int_gov_service_events_deduplicated.sql: one row per event_id, the FIRST delivered copy.
 -- Delivery is at-least-once: a repeated event_id is the same event again, so later copies add nothing
 -- (FEEDS.md, gov_services). Delivery order is (delivered_at, source_file, source_row).
-with events as (select * from {{ ref('stg_gov_services__events') }}),
+{{ config(materialized='incremental', incremental_strategy='delete+insert', on_schema_change='fail', unique_key='event_id') }}
+-- Incremental by month: an incremental run recomputes only the event_ids with a copy in the month window.
+with all_copies as (select * from {{ ref('stg_gov_services__events') }}),
+
+events as (
+    select * from all_copies
+    {% if is_incremental() %}
+        where event_id in (select window_copies.event_id from all_copies as window_copies
+            where {{ in_month_window('window_copies.occurred_at') }})
+    {% endif %}
+),
 
 ranked as (
     select

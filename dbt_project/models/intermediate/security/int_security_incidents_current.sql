@@ -1,6 +1,17 @@
 -- int_security_incidents_current.sql: one row per incident_id, its current state = the LATER delivered valid
 -- record (FEEDS.md, security). Every field comes from that record, so a re-send can change category and street.
-with records as (select * from {{ ref('stg_security__incidents') }}),
+{{ config(materialized='incremental', incremental_strategy='delete+insert', on_schema_change='fail', unique_key='incident_id') }}
+-- Incremental by month: an incident with any record received in the month window is recomputed from all
+-- its records (a re-send may arrive months later).
+with all_records as (select * from {{ ref('stg_security__incidents') }}),
+
+records as (
+    select * from all_records
+    {% if is_incremental() %}
+        where incident_id in (select window_records.incident_id from all_records as window_records
+            where {{ in_month_window('window_records.received_at') }})
+    {% endif %}
+),
 
 ranked as (
     select
@@ -10,7 +21,7 @@ ranked as (
             order by delivered_at desc, source_file desc, source_row desc
         ) as recency_rank,
         count(*) over (partition by incident_id) as records_delivered,
-        {{ dbt.datediff('received_at', 'arrived_at', 'microsecond') }}
+        {{ microseconds_between('received_at', 'arrived_at') }}
             as response_microseconds
     from records
 ),

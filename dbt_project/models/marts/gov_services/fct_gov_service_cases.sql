@@ -1,6 +1,15 @@
+-- depends_on: {{ ref('int_gov_service_events_deduplicated') }}
 -- fct_gov_service_cases.sql: one row per government-service case, as assembled from its events.
 -- Personal data only as keyed pseudonyms (applicant id and phone are pseudonymised at ingestion).
-with cases as (select * from {{ ref('int_gov_service_cases_assembled') }}),
+{{ config(materialized='incremental', incremental_strategy='delete+insert', on_schema_change='fail', unique_key='case_id') }}
+with cases as (
+    select * from {{ ref('int_gov_service_cases_assembled') }}
+    {% if is_incremental() %}
+        -- the cases the intermediate model re-assembled in this run's month window
+        where case_id in (select window_events.case_id from {{ ref('int_gov_service_events_deduplicated') }}
+            as window_events where {{ in_month_window('window_events.occurred_at') }})
+    {% endif %}
+),
 
 final as (
     select

@@ -1,6 +1,15 @@
+-- depends_on: {{ ref('stg_security__incidents') }}
 -- fct_security_incidents.sql: one row per 110 incident in its current state (the later delivered record).
 -- Reporter data only as keyed pseudonyms; coordinates as stored (rounded to 3 decimals at ingestion).
-with incidents as (select * from {{ ref('int_security_incidents_current') }}),
+{{ config(materialized='incremental', incremental_strategy='delete+insert', on_schema_change='fail', unique_key='incident_id') }}
+with incidents as (
+    select * from {{ ref('int_security_incidents_current') }}
+    {% if is_incremental() %}
+        -- the incidents the intermediate model recomputed in this run's month window
+        where incident_id in (select window_records.incident_id from {{ ref('stg_security__incidents') }}
+            as window_records where {{ in_month_window('window_records.received_at') }})
+    {% endif %}
+),
 
 final as (
     select

@@ -1,0 +1,37 @@
+"""Freshness: each feed is checked against its expected cadence after every ingest. Late feeds warn; they
+never block publication (the last delivered data is still right, only old)."""
+
+import dagster as dg
+
+from pipelines.defs.resources import WarehouseResource
+from pipelines.ingest.registry import RAW_TABLES, parser_for
+from pipelines.lib.freshness import assess
+
+
+def build_freshness_check(table: str) -> dg.AssetChecksDefinition:
+    feed = parser_for(table).feed
+
+    @dg.asset_check(
+        asset=dg.AssetKey(["raw", table]),
+        name="feed_is_fresh",
+        blocking=False,
+        description=f"The {feed} feed delivered within its expected cadence (pipelines/lib/freshness.py).",
+    )
+    def _check(warehouse: WarehouseResource) -> dg.AssetCheckResult:
+        state = assess(warehouse.settings.raw_dir, feed)
+        return dg.AssetCheckResult(
+            passed=not state.is_late,
+            severity=dg.AssetCheckSeverity.WARN,
+            description=state.describe(),
+            metadata={
+                "last_delivered_at": str(state.last_delivered_at) if state.last_delivered_at else "never",
+                "age_days": round(state.age_days, 2) if state.age_days is not None else -1,
+                "expected_cadence": state.cadence.description,
+                "max_age_days": state.cadence.max_age_days,
+            },
+        )
+
+    return _check
+
+
+freshness_checks = [build_freshness_check(table) for table in RAW_TABLES]
