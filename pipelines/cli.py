@@ -185,16 +185,16 @@ def _build(settings: Settings, window: tuple[str, str] | None, log_level: str, i
     return EXIT_OK
 
 
-def _prepare_run(args: argparse.Namespace) -> Settings | int:
+def _prepare_run(args: argparse.Namespace, *, ingests: bool = True) -> Settings | int:
     settings = Settings.resolve(args.landing, getattr(args, "warehouse", None))
-    if not settings.landing.is_dir():
+    if ingests and not settings.landing.is_dir():
         print(
             f"innostat: the landing zone {settings.landing} does not exist; "
             "create it, or generate one with `innostat generate --out DIR`",
             file=sys.stderr,
         )
         return EXIT_USAGE
-    if (code := _check_pii_key(settings, args.demo)) is not None:
+    if ingests and (code := _check_pii_key(settings, args.demo)) is not None:
         return code
     export_settings(settings, demo=args.demo)
     os.environ["INNOSTAT_DBT_FULL_REFRESH"] = "1" if getattr(args, "full_refresh", False) else "0"
@@ -230,12 +230,6 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_backfill(args: argparse.Namespace) -> int:
     """Rebuild a month range of the monthly facts (and everything downstream), then publish."""
-    args.landing, args.demo = None, True  # no ingestion: nothing personal is read
-    prepared = _prepare_run(args)
-    if isinstance(prepared, int):
-        return prepared
-    import dagster as dg
-
     for month in (args.start, args.end):
         if len(month) != 7 or month[4] != "-" or not (month[:4] + month[5:]).isdigit():
             print(f"innostat: months are YYYY-MM, not {month!r}", file=sys.stderr)
@@ -243,6 +237,12 @@ def cmd_backfill(args: argparse.Namespace) -> int:
     if args.start > args.end:
         print(f"innostat: --from {args.start} is after --to {args.end}", file=sys.stderr)
         return EXIT_USAGE
+    args.landing, args.demo = None, False  # no ingestion: no personal value is read, no key is needed
+    prepared = _prepare_run(args, ingests=False)
+    if isinstance(prepared, int):
+        return prepared
+    import dagster as dg
+
     with dg.DagsterInstance.ephemeral() as instance:
         return _build(prepared, (args.start, args.end), args.log_level, instance, time.monotonic())
 
