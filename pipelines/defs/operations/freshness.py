@@ -6,6 +6,7 @@ import dagster as dg
 from pipelines.defs.resources import WarehouseResource
 from pipelines.ingest.registry import RAW_TABLES, parser_for
 from pipelines.lib.freshness import assess
+from pipelines.lib.quality import Outcome, RuleResult, now, record
 
 
 def build_freshness_check(table: str) -> dg.AssetChecksDefinition:
@@ -17,8 +18,29 @@ def build_freshness_check(table: str) -> dg.AssetChecksDefinition:
         blocking=False,
         description=f"The {feed} feed delivered within its expected cadence (pipelines/lib/freshness.py).",
     )
-    def _check(warehouse: WarehouseResource) -> dg.AssetCheckResult:
+    def _check(context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource) -> dg.AssetCheckResult:
         state = assess(warehouse.settings.raw_dir, feed)
+        # the freshness state joins the data-quality history (marts.data_quality), as a warning
+        result = RuleResult(
+            table=f"raw.{table}",
+            expectation="feed_is_fresh",
+            expectation_type="freshness",
+            severity="warn",
+            passed=not state.is_late,
+            unexpected_count=0 if not state.is_late else 1,
+            element_count=1,
+            sample=[] if not state.is_late else [state.describe()],
+        )
+        record(
+            warehouse.settings,
+            Outcome(
+                check_name=f"raw_{table}_freshness",
+                table=f"raw.{table}",
+                run_id=context.run.run_id,
+                checked_at=now(),
+                results=[result],
+            ),
+        )
         return dg.AssetCheckResult(
             passed=not state.is_late,
             severity=dg.AssetCheckSeverity.WARN,

@@ -1,0 +1,1 @@
+"""Quality gates: Great Expectations suites (expectations/) as blocking Dagster asset checks."""

@@ -1,0 +1,95 @@
+"""Great Expectations suites as Dagster asset checks: one per raw table (on this run's batch) and one per mart
+that officials see (on the working build). A failed `block` expectation fails its check with ERROR severity, and
+since the checks are blocking, nothing downstream runs: not dbt after a raw check, not the publish after a mart
+check. A failed `warn` expectation fails the check with WARN severity only, which never blocks.
+
+`great_expectations` and the suites are imported when a check first runs, never when Dagster loads this file.
+"""
+
+import dagster as dg
+
+from pipelines.defs.resources import WarehouseResource
+from pipelines.lib import quality
+
+CHECK_NAME = "great_expectations"
+# The same lists as expectations.raw.RAW_TABLES and expectations.marts.MARTS (a test keeps them equal), repeated
+# here because importing those packages imports Great Expectations.
+RAW_TABLES = ("statistics", "rd_filings", "gov_services", "security_incidents", "security_cameras")
+MARTS = ("indicator_values", "fct_gov_service_cases", "fct_security_incidents", "fct_rd_filings")
+
+
+def check_result(context: dg.AssetCheckExecutionContext, outcome: quality.Outcome) -> dg.AssetCheckResult:
+    """The outcome as a check result whose description names the table, the expectations and sample values."""
+    for result in outcome.blocking_failures:
+        context.log.error(result.describe())
+    for result in outcome.warnings:
+        context.log.warning(result.describe())
+    failed = [r for r in outcome.results if not r.passed]
+    lines = [
+        f"| {r.expectation} | {r.severity} | {r.unexpected_count} | "
+        f"{quality.sample_text(r.sample[0]) if r.sample else r.error or ''} |"
+        for r in failed
+    ]
+    metadata = {
+        **{k: v for k, v in outcome.metadata().items() if k != "results"},
+        "results": dg.MetadataValue.json(outcome.metadata()["results"]),
+        "run_id": outcome.run_id,
+    }
+    if failed:
+        metadata["failed"] = dg.MetadataValue.md(
+            "| expectation | severity | unexpected | sample |\n| --- | --- | --- | --- |\n" + "\n".join(lines)
+        )
+    return dg.AssetCheckResult(
+        passed=outcome.passed,
+        severity=dg.AssetCheckSeverity.ERROR if outcome.blocking_failures else dg.AssetCheckSeverity.WARN,
+        description=outcome.description(),
+        metadata=metadata,
+    )
+
+
+def build_raw_check(table: str) -> dg.AssetChecksDefinition:
+    key = dg.AssetKey(["raw", table])
+
+    @dg.asset_check(
+        asset=key,
+        name=CHECK_NAME,
+        blocking=True,
+        pool="warehouse",
+        description=(
+            f"Great Expectations (expectations/raw/{table}.py) on the rows and files this run ingested into "
+            f"raw.{table}; a failed blocking expectation stops the build and the publish."
+        ),
+    )
+    def _check(context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource) -> dg.AssetCheckResult:
+        outcome = quality.check_raw(
+            warehouse.settings, table, context.run.run_id, f"{key.to_user_string()}:{CHECK_NAME}"
+        )
+        return check_result(context, outcome)
+
+    return _check
+
+
+def build_mart_check(model: str) -> dg.AssetChecksDefinition:
+    key = dg.AssetKey(["marts", model])
+
+    @dg.asset_check(
+        asset=key,
+        name=CHECK_NAME,
+        blocking=True,
+        pool="warehouse",
+        description=(
+            f"Great Expectations (expectations/marts/{model}.py) on marts.{model} in the working build, and its "
+            "row count against the last publish; a failed blocking expectation stops the publish."
+        ),
+    )
+    def _check(context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource) -> dg.AssetCheckResult:
+        outcome = quality.check_mart(
+            warehouse.settings, model, context.run.run_id, f"{key.to_user_string()}:{CHECK_NAME}"
+        )
+        return check_result(context, outcome)
+
+    return _check
+
+
+raw_quality_checks = [build_raw_check(table) for table in RAW_TABLES]
+mart_quality_checks = [build_mart_check(model) for model in MARTS]

@@ -1,0 +1,524 @@
+"""The quality-gate runner: Great Expectations suites (`expectations/`) on frames read from the raw layer or the
+working build, results kept as a history, and the verdict the publish step obeys.
+
+GX runs through its pandas datasource in one ephemeral context per process (its SQL datasource silently fails on
+DuckDB). `great_expectations` costs about 8 s to import, so it is imported on the first validation only.
+
+Every check appends its results to `<warehouse>.state/quality/<run_id>-<check>.parquet` (append-only, like the
+raw layer). `write_history` (re)creates `marts.data_quality` in a DuckDB file from all of them: the history of
+every run. A failed run's results are thus in the working build (`<warehouse>.state/build.duckdb`), which stays
+in place until the next run starts, and a passed run's results are published with the marts.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import os
+import warnings
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import duckdb
+import polars as pl
+
+from pipelines.lib.settings import Settings
+from pipelines.lib.timeparse import SHANGHAI
+from pipelines.lib.warehouse import prepare_build
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from expectations.core import Suite
+
+SAMPLE_SIZE = 5
+_TEXT_LIMIT = 200  # characters of one sampled value
+REDACTED = "<redacted: personal field>"
+HISTORY_TABLE = "marts.data_quality"
+HISTORY_COLUMNS: dict[str, pl.DataType] = {
+    "run_id": pl.String(),
+    "checked_at": pl.Datetime("us"),  # Asia/Shanghai wall clock, like every timestamp in the warehouse
+    "table_name": pl.String(),
+    "expectation": pl.String(),
+    "severity": pl.String(),  # block | warn
+    "passed": pl.Boolean(),
+    "unexpected_count": pl.Int64(),
+    "sample": pl.String(),  # JSON list of up to 5 offending values with the columns that locate them
+    "element_count": pl.Int64(),
+    "expectation_type": pl.String(),  # the GX expectation, e.g. expect_column_values_to_be_between
+    "check_name": pl.String(),  # the Dagster asset check, e.g. raw/statistics:great_expectations
+    "error": pl.String(),  # why an expectation could not be evaluated (counts as failed)
+}
+
+
+@dataclass(frozen=True)
+class RuleResult:
+    table: str
+    expectation: str
+    expectation_type: str
+    severity: str
+    passed: bool
+    unexpected_count: int | None
+    element_count: int | None
+    sample: list = field(default_factory=list)
+    error: str | None = None
+
+    @property
+    def blocks(self) -> bool:
+        return not self.passed and self.severity == "block"
+
+    def describe(self) -> str:
+        """One line an operator can act on: table, expectation, how many rows, and sample values."""
+        head = f"{self.table}: {self.expectation} ({self.severity})"
+        if self.error:
+            return f"{head} could not be evaluated: {self.error}"
+        if self.passed:
+            return f"{head} passed"
+        counted = f"{self.unexpected_count} of {self.element_count} rows" if self.element_count is not None else ""
+        shown = "; ".join(sample_text(item) for item in self.sample[:3])
+        return f"{head} failed for {counted}" + (f", e.g. {shown}" if shown else "")
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "expectation": self.expectation,
+            "severity": self.severity,
+            "passed": self.passed,
+            "unexpected_count": self.unexpected_count,
+            "element_count": self.element_count,
+            "sample": self.sample,
+            **({"error": self.error} if self.error else {}),
+        }
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one asset check found: every expectation of every suite of one table."""
+
+    check_name: str
+    table: str
+    run_id: str
+    checked_at: datetime
+    results: list[RuleResult]
+    rows_checked: int = 0
+
+    @property
+    def blocking_failures(self) -> list[RuleResult]:
+        return [r for r in self.results if r.blocks]
+
+    @property
+    def warnings(self) -> list[RuleResult]:
+        return [r for r in self.results if not r.passed and r.severity == "warn"]
+
+    @property
+    def passed(self) -> bool:
+        return not self.blocking_failures and not self.warnings
+
+    def description(self) -> str:
+        if failed := self.blocking_failures:
+            text = f"{len(failed)} blocking expectation(s) failed: " + " | ".join(r.describe() for r in failed)
+            if self.warnings:
+                text += f" (and {len(self.warnings)} warning(s))"
+            return text
+        if self.warnings:
+            return f"{len(self.warnings)} warning(s), nothing blocks: " + " | ".join(
+                r.describe() for r in self.warnings
+            )
+        return f"{self.table}: all {len(self.results)} expectations passed ({self.rows_checked} rows checked)"
+
+    def metadata(self) -> dict[str, Any]:
+        return {
+            "table": self.table,
+            "rows_checked": self.rows_checked,
+            "expectations": len(self.results),
+            "failed_blocking": len(self.blocking_failures),
+            "failed_warnings": len(self.warnings),
+            "results": [r.as_dict() for r in self.results],
+        }
+
+
+# --- Great Expectations -------------------------------------------------------------------------------------
+
+_batch_definition = None
+
+
+def _gx_batch_definition():
+    """One ephemeral GX context per process, with a pandas datasource whose batches are whole DataFrames."""
+    global _batch_definition
+    if _batch_definition is None:
+        os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+        with warnings.catch_warnings():
+            # GX imports pyspark when it is installed (the Spark target's group); its pandas-version warning is noise
+            warnings.filterwarnings("ignore", category=FutureWarning)
+            import great_expectations as gx
+        from great_expectations.data_context.types.base import ProgressBarsConfig
+
+        context = gx.get_context(mode="ephemeral")
+        context.variables.progress_bars = ProgressBarsConfig(globally=False)  # no tqdm bars in the run's log
+        asset = context.data_sources.add_pandas("innostat").add_dataframe_asset("frame")
+        _batch_definition = asset.add_batch_definition_whole_dataframe("whole_frame")
+    return _batch_definition
+
+
+def validate(suite: Suite, frame: pd.DataFrame) -> list[RuleResult]:
+    """Validate one suite against one frame; one result per rule, in the suite's order."""
+    batch = _gx_batch_definition().get_batch(batch_parameters={"dataframe": frame})
+    index = [c for c in suite.index_columns if c in frame.columns]
+    result_format: dict[str, Any] = {"result_format": "SUMMARY", "partial_unexpected_count": SAMPLE_SIZE}
+    if index:
+        result_format["unexpected_index_column_names"] = index
+    validation = batch.validate(suite.expectation_suite(), result_format=result_format)
+    by_rule = {r.expectation_config.meta["rule"]: r for r in validation.results}
+    out = []
+    for rule in suite.rules:
+        gx_result = by_rule[rule.name]
+        error = _error_message(gx_result.exception_info)
+        details = gx_result.result or {}
+        passed = bool(gx_result.success) and error is None
+        out.append(
+            RuleResult(
+                table=suite.table,
+                expectation=rule.name,
+                expectation_type=rule.gx_type,
+                severity=rule.severity,
+                passed=passed,
+                unexpected_count=_int(details.get("unexpected_count")),
+                element_count=_int(details.get("element_count", len(frame))),
+                sample=[] if passed else _sample(details, rule.columns()),
+                error=error,
+            )
+        )
+    return out
+
+
+def run_suites(suites: list[Suite], frames: dict[str, pd.DataFrame]) -> list[RuleResult]:
+    """Every suite against its frame (derived from the base frame when the suite says how)."""
+    results = []
+    for suite in suites:
+        base = frames[suite.frame]
+        results += validate(suite, suite.derive(base) if suite.derive else base)
+    return results
+
+
+def _error_message(info: Any) -> str | None:
+    """GX reports an expectation it could not evaluate (a missing column …) as exception info, not a failure."""
+    if not isinstance(info, dict):
+        return None
+    entries = [info] if "raised_exception" in info else [v for v in info.values() if isinstance(v, dict)]
+    for entry in entries:
+        if entry.get("raised_exception"):
+            message = str(entry.get("exception_message") or "unknown error").strip()
+            return message.splitlines()[0][:_TEXT_LIMIT]
+    return None
+
+
+def _int(value: Any) -> int | None:
+    return None if value is None else int(value)
+
+
+def _plain(value: Any) -> Any:
+    """A JSON-safe copy of one sampled value: numbers, text, ISO timestamps; NaN and NA as null."""
+    if value is None:
+        return None
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
+        with contextlib.suppress(ValueError, AttributeError):
+            value = value.item()  # numpy scalar → Python
+    if isinstance(value, float):
+        return None if math.isnan(value) else value
+    if isinstance(value, (bool, int)):
+        return value
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    if type(value).__name__ in ("NAType", "NaTType"):
+        return None
+    text = str(value)
+    return text if len(text) <= _TEXT_LIMIT else text[:_TEXT_LIMIT] + "…"
+
+
+def _sample(details: dict, columns: set[str]) -> list:
+    """Up to 5 offending values with the columns that locate them; personal columns are redacted."""
+    from expectations.core import is_personal
+
+    indexed = details.get("partial_unexpected_index_list") or []
+    if indexed and all(isinstance(row, dict) for row in indexed):  # plain row numbers without index columns
+        return [
+            {k: (REDACTED if is_personal(k) else _plain(v)) for k, v in row.items()} for row in indexed[:SAMPLE_SIZE]
+        ]
+    values = details.get("partial_unexpected_list") or []
+    if values:
+        hidden = any(is_personal(c) for c in columns)
+        return [{"value": REDACTED if hidden else _plain(v)} for v in values[:SAMPLE_SIZE]]
+    if "observed_value" in details:
+        return [{"observed_value": _plain(details["observed_value"])}]
+    return []
+
+
+def sample_text(item: Any) -> str:
+    if isinstance(item, dict):
+        return ", ".join(f"{k}={v}" for k, v in item.items())
+    return str(item)
+
+
+# --- frames -------------------------------------------------------------------------------------------------
+
+
+def _needed_columns(suites: list[Suite], frame: str) -> set[str]:
+    return set().union(*(s.base_columns() for s in suites if s.frame == frame))
+
+
+def raw_frames(raw_dir: Path, table: str, run_id: str, suites: list[Suite]) -> dict[str, pd.DataFrame]:
+    """This run's batch of a raw table: its rows (`rows`) and one row per file it ingested (`delivery`)."""
+    from pipelines.ingest.runner import LEDGER_COLUMNS, raw_schema
+
+    ledger_files = sorted((raw_dir / "ingest_ledger").glob(f"{table}-*.parquet"))
+    ledger = (
+        pl.scan_parquet(ledger_files).filter(pl.col("run_id") == run_id).collect()
+        if ledger_files
+        else pl.DataFrame(schema=LEDGER_COLUMNS)
+    )
+    delivery = ledger.select(
+        "source_file",
+        "status",
+        "reason",
+        "rows_loaded",
+        "rows_quarantined",
+        "rows_skipped",
+        (pl.col("rows_loaded") + pl.col("rows_skipped")).alias("rows_delivered"),
+    ).sort("source_file")
+
+    schema = raw_schema(table)
+    wanted = [c for c in schema if c in _needed_columns(suites, "rows")]
+    paths = [
+        raw_dir / table / f"{digest}.parquet"
+        for digest in ledger.filter(pl.col("status") == "loaded")["file_hash"].to_list()
+        if (raw_dir / table / f"{digest}.parquet").exists()
+    ]
+    rows = (
+        pl.concat([pl.read_parquet(p, columns=wanted) for p in paths], how="vertical_relaxed")
+        if paths
+        else pl.DataFrame(schema={c: schema[c] for c in wanted})
+    )
+    return {"rows": rows.to_pandas(), "delivery": delivery.to_pandas()}
+
+
+def mart_frames(con: duckdb.DuckDBPyConnection, model: str, published: Path, suites: list[Suite]) -> dict:
+    """The mart as built (`rows`, only the columns the suites read) and its row count against the last publish."""
+    existing = {
+        name
+        for (name,) in con.execute(
+            "select column_name from information_schema.columns where table_schema = 'marts' and table_name = ?",
+            [model],
+        ).fetchall()
+    }
+    if not existing:
+        raise LookupError(f"marts.{model} does not exist in the working build; did the dbt step run?")
+    wanted = sorted(_needed_columns(suites, "rows") & existing) or sorted(existing)
+    rows = con.execute(f"select {', '.join(_quote(c) for c in wanted)} from marts.{_quote(model)}").df()
+    (built,) = con.execute(f"select count(*) from marts.{_quote(model)}").fetchall()[0]
+    return {"rows": rows, "row_count": row_count_frame(built, published_row_count(published, model))}
+
+
+def row_count_frame(rows_built: int, rows_published: int | None) -> pd.DataFrame:
+    """One row: the share of the last publish's rows the build lost (0 when it has more, or nothing was published)."""
+    import pandas as pd
+
+    share = max(0.0, 1 - rows_built / rows_published) if rows_published else 0.0
+    return pd.DataFrame({"rows_published": [rows_published], "rows_built": [rows_built], "row_drop_share": [share]})
+
+
+def published_row_count(published: Path, model: str) -> int | None:
+    """Rows of marts.<model> in the published warehouse (opened read-only); None when there is none."""
+    if not published.exists():
+        return None
+    con = duckdb.connect(str(published), read_only=True)
+    try:
+        (found,) = con.execute(
+            "select count(*) from information_schema.tables where table_schema = 'marts' and table_name = ?", [model]
+        ).fetchall()[0]
+        if not found:
+            return None
+        return con.execute(f"select count(*) from marts.{_quote(model)}").fetchall()[0][0]
+    finally:
+        con.close()
+
+
+def _quote(identifier: str) -> str:
+    return '"' + identifier.replace('"', '""') + '"'
+
+
+# --- suites -------------------------------------------------------------------------------------------------
+
+
+def raw_suites(table: str) -> list[Suite]:
+    from expectations.config import load_thresholds
+    from expectations.raw import build_suites
+
+    return build_suites(table, load_thresholds())
+
+
+def mart_suites(model: str) -> list[Suite]:
+    from expectations.config import load_thresholds
+    from expectations.marts import build_suites
+
+    return build_suites(model, load_thresholds())
+
+
+def now() -> datetime:
+    return datetime.now(SHANGHAI).replace(tzinfo=None, microsecond=0)
+
+
+def check_raw(settings: Settings, table: str, run_id: str, check_name: str) -> Outcome:
+    """Validate this run's batch of raw.<table>, and record the results."""
+    suites = raw_suites(table)
+    frames = raw_frames(settings.raw_dir, table, run_id, suites)
+    outcome = Outcome(
+        check_name=check_name,
+        table=f"raw.{table}",
+        run_id=run_id,
+        checked_at=now(),
+        results=run_suites(suites, frames),
+        rows_checked=len(frames["rows"]),
+    )
+    record(settings, outcome)
+    if outcome.blocking_failures or _working_build_is_this_runs(settings, run_id):
+        record_in_working_build(settings, run_id)
+    return outcome
+
+
+def check_mart(settings: Settings, model: str, run_id: str, check_name: str) -> Outcome:
+    """Validate marts.<model> in the working build, record the results and rewrite its data-quality history."""
+    suites = mart_suites(model)
+    if not settings.build_path.exists():
+        raise FileNotFoundError(f"no working build at {settings.build_path}: the dbt step has not run")
+    con = duckdb.connect(str(settings.build_path))
+    try:
+        frames = mart_frames(con, model, settings.warehouse, suites)
+        outcome = Outcome(
+            check_name=check_name,
+            table=f"marts.{model}",
+            run_id=run_id,
+            checked_at=now(),
+            results=run_suites(suites, frames),
+            rows_checked=len(frames["rows"]),
+        )
+        record(settings, outcome)
+        write_history(con, quality_dir(settings))
+    finally:
+        con.close()
+    return outcome
+
+
+# --- history ------------------------------------------------------------------------------------------------
+
+
+def quality_dir(settings: Settings) -> Path:
+    return settings.state_dir / "quality"
+
+
+def _safe(text: str) -> str:
+    return "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in text)
+
+
+def record(settings: Settings, outcome: Outcome) -> Path:
+    """Append the outcome as `<run_id>-<check>.parquet` (written to a temporary name, then renamed)."""
+    folder = quality_dir(settings)
+    folder.mkdir(parents=True, exist_ok=True)
+    rows = [
+        {
+            "run_id": outcome.run_id,
+            "checked_at": outcome.checked_at,
+            "table_name": r.table,
+            "expectation": r.expectation,
+            "severity": r.severity,
+            "passed": r.passed,
+            "unexpected_count": r.unexpected_count,
+            "sample": json.dumps(r.sample, ensure_ascii=False, default=str),
+            "element_count": r.element_count,
+            "expectation_type": r.expectation_type,
+            "check_name": outcome.check_name,
+            "error": r.error,
+        }
+        for r in outcome.results
+    ]
+    path = folder / f"{_safe(outcome.run_id)}-{_safe(outcome.check_name)}.parquet"
+    tmp = path.with_name(f".{path.name}.tmp")
+    pl.DataFrame(rows, schema=HISTORY_COLUMNS).write_parquet(tmp)
+    os.replace(tmp, path)
+    return path
+
+
+def read_history(folder: Path, run_id: str | None = None) -> pl.DataFrame:
+    pattern = f"{_safe(run_id)}-*.parquet" if run_id else "*.parquet"
+    files = sorted(folder.glob(pattern)) if folder.is_dir() else []
+    if not files:
+        return pl.DataFrame(schema=HISTORY_COLUMNS)
+    return pl.concat([pl.read_parquet(f) for f in files], how="diagonal_relaxed").select(list(HISTORY_COLUMNS))
+
+
+def write_history(con: duckdb.DuckDBPyConnection, folder: Path) -> int:
+    """(Re)create marts.data_quality in the open DuckDB file from every recorded check; returns its rows."""
+    history = read_history(folder).sort("checked_at", "table_name", "expectation")
+    con.execute("create schema if not exists marts")
+    con.register("quality_history", history.to_arrow())
+    try:
+        con.execute(f"create or replace table {HISTORY_TABLE} as select * from quality_history")
+    finally:
+        con.unregister("quality_history")
+    return history.height
+
+
+def _working_build_marker(settings: Settings) -> Path:
+    return quality_dir(settings) / "working_build.run_id"
+
+
+def _working_build_is_this_runs(settings: Settings, run_id: str) -> bool:
+    marker = _working_build_marker(settings)
+    return settings.build_path.exists() and marker.exists() and marker.read_text(encoding="utf-8") == run_id
+
+
+def record_in_working_build(settings: Settings, run_id: str) -> Path:
+    """A raw check blocked, so this run stops before dbt. Make the working build a copy of the published warehouse
+    whose marts.data_quality holds the history with this run's results, so the failure can be inspected there."""
+    if not _working_build_is_this_runs(settings, run_id):
+        prepare_build(settings)
+        _working_build_marker(settings).write_text(run_id, encoding="utf-8")
+    con = duckdb.connect(str(settings.build_path))
+    try:
+        write_history(con, quality_dir(settings))
+    finally:
+        con.close()
+    return settings.build_path
+
+
+def publish_blockers(settings: Settings, run_id: str) -> list[str]:
+    """Why the working build must not be published: a blocking expectation failed in this run, or the build's own
+    data-quality record says the run that last checked it failed (a failed build published by hand)."""
+    failed = read_history(quality_dir(settings), run_id).filter((pl.col("severity") == "block") & ~pl.col("passed"))
+    reasons = [f"{row['table_name']}: {row['expectation']} failed in this run" for row in failed.iter_rows(named=True)]
+    build = settings.build_path
+    if reasons or not build.exists():
+        return reasons
+    con = duckdb.connect(str(build), read_only=True)
+    try:
+        (has_history,) = con.execute(
+            "select count(*) from information_schema.tables "
+            "where table_schema = 'marts' and table_name = 'data_quality'"
+        ).fetchall()[0]
+        if not has_history:
+            return []
+        rows = con.execute(
+            f"""
+            with last_run as (select run_id from {HISTORY_TABLE} order by checked_at desc limit 1)
+            select table_name, expectation, run_id from {HISTORY_TABLE}
+            where run_id = (select run_id from last_run) and severity = 'block' and not passed
+            """
+        ).fetchall()
+    finally:
+        con.close()
+    return [f"{table}: {expectation} failed in run {run}, which built this file" for table, expectation, run in rows]
