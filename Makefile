@@ -14,8 +14,17 @@ export INNOSTAT_WAREHOUSE ?= $(CURDIR)/warehouse/innostat.duckdb
 DEMO_SCALE ?= 0.05
 DAGSTER_PORT ?= 3000
 RUN_DIR := $(CURDIR)/.run
+# Superset has its own environment (superset/uv.lock): its pins clash with the pipeline's.
+SUPERSET_VENV := superset/.venv
+SUPERSET_BIN := $(SUPERSET_VENV)/bin
+SUPERSET_PORT ?= 8088
+SUPERSET_WORKERS ?= 1
+export SUPERSET_CONFIG_PATH := $(CURDIR)/superset/superset_config.py
+export SUPERSET_STATE_DIR ?= $(CURDIR)/superset/.state
+export SUPERSET_HOME ?= $(SUPERSET_STATE_DIR)
 
-.PHONY: help install install-test java demo run test test-fast lint format deploy-lint dagster dagster-home stop clean
+.PHONY: help install install-test java demo run test test-fast lint format deploy-lint dagster dagster-home stop clean \
+	superset superset-install
 
 help: ## list the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -29,6 +38,7 @@ install: $(VENV)/.installed ## create the pipeline environment from uv.lock and 
 $(VENV)/.installed: pyproject.toml uv.lock | $(UV)
 	@echo "[make] uv sync (pipeline environment, Python 3.11)"
 	$(UV) sync --frozen --compile-bytecode
+	@rm -f $(VENV)/.installed-test  # that exact sync removed the spark group
 	@touch $@
 
 install-test: $(VENV)/.installed-test ## the environment plus the test tools and the `spark` group (pyspark, dbt-spark)
@@ -63,7 +73,10 @@ dagster-home:
 demo: install dbt_project/target/manifest.json dagster-home ## sample feeds → full pipeline → publish, then start Dagster on localhost
 	$(BIN)/innostat demo --scale $(DEMO_SCALE)
 	@$(MAKE) --no-print-directory dagster
+	@$(MAKE) --no-print-directory superset
 	@echo "[make] Dagster: http://127.0.0.1:$(DAGSTER_PORT)   published warehouse: $(INNOSTAT_WAREHOUSE)"
+	@echo "[make] Superset dashboards: http://127.0.0.1:$(SUPERSET_PORT)   user $${SUPERSET_ADMIN_USER:-admin}, password:" \
+		"$$(if [ -n "$$SUPERSET_ADMIN_PASSWORD" ]; then echo '$$SUPERSET_ADMIN_PASSWORD'; else echo "in $(SUPERSET_STATE_DIR)/admin_password"; fi)"
 	@echo "[make] stop everything with: make stop"
 
 run: install dbt_project/target/manifest.json ## run the pipeline once on $$INNOSTAT_LANDING (needs INNOSTAT_PII_KEY)
@@ -79,6 +92,26 @@ dagster: install dbt_project/target/manifest.json dagster-home ## start the Dags
 		echo "[make] Dagster starting (pid $$(cat $(RUN_DIR)/dagster.pid), log $(RUN_DIR)/dagster.log)"; \
 	fi
 
+superset-install: $(SUPERSET_VENV)/.installed ## create the Superset environment from superset/uv.lock
+
+$(SUPERSET_VENV)/.installed: superset/pyproject.toml superset/uv.lock | $(UV)
+	@echo "[make] uv sync (Superset environment, superset/uv.lock)"
+	cd superset && $(UV) sync --frozen --compile-bytecode
+	@touch $@
+
+superset: superset-install ## provision Superset (idempotent) and start it on 127.0.0.1:$$SUPERSET_PORT in the background
+	@mkdir -p $(RUN_DIR)
+	$(SUPERSET_BIN)/python superset/provision.py
+	@if [ -f $(RUN_DIR)/superset.pid ] && kill -0 $$(cat $(RUN_DIR)/superset.pid) 2>/dev/null; then \
+		echo "[make] Superset already running (pid $$(cat $(RUN_DIR)/superset.pid)); it reads the new definitions"; \
+	else \
+		nohup $(SUPERSET_BIN)/gunicorn -w $(SUPERSET_WORKERS) -k gthread --threads 8 --timeout 120 \
+			-b 127.0.0.1:$(SUPERSET_PORT) "superset.app:create_app()" \
+			> $(RUN_DIR)/superset.log 2>&1 & echo $$! > $(RUN_DIR)/superset.pid; \
+		echo "[make] Superset starting (pid $$(cat $(RUN_DIR)/superset.pid), log $(RUN_DIR)/superset.log)"; \
+	fi
+	@$(SUPERSET_BIN)/python superset/provision.py wait --url http://127.0.0.1:$(SUPERSET_PORT)
+
 stop: ## stop what `make demo` started (by recorded process ids)
 	@for f in $(RUN_DIR)/*.pid; do \
 		[ -f "$$f" ] || continue; pid=$$(cat $$f); \
@@ -86,13 +119,16 @@ stop: ## stop what `make demo` started (by recorded process ids)
 		rm -f $$f; \
 	done
 
-test: install-test java dbt_project/target/manifest.json ## run the test suite (INNOSTAT_SKIP_SPARK=1 skips the Spark tests)
+test: install-test java superset-install dbt_project/target/manifest.json ## run the test suite (INNOSTAT_SKIP_SPARK=1 skips the Spark tests)
 	$(BIN)/pytest -q
 
 lint: install ## ruff (lint + format check) and sqlfluff
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/sqlfluff lint dbt_project/models
+
+deploy-lint: install-test ## check deploy/ offline: hadolint (Dockerfile), yamllint + check-jsonschema (Helm values)
+	deploy/lint.sh
 
 format: install ## apply ruff and sqlfluff fixes
 	$(BIN)/ruff format .
