@@ -1,7 +1,14 @@
 -- int_gov_service_cases_assembled.sql: one row per case_id, assembled from its deduplicated events
 -- (FEEDS.md, gov_services). Every case_id that has at least one valid event gets a row, also a case whose
 -- `submitted` event never arrived (its department, channel and submission time are then null).
-{{ config(materialized='incremental', incremental_strategy='delete+insert', on_schema_change='fail', unique_key='case_id') }}
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        on_schema_change='fail',
+        unique_key='case_id',
+    )
+}}
 -- Incremental by month: a case with any event in the month window is re-assembled from ALL its events,
 -- so a late completion in June updates a case submitted in March.
 with all_events as (select * from {{ ref('int_gov_service_events_deduplicated') }}),

@@ -1,7 +1,14 @@
 -- int_gov_service_events_deduplicated.sql: one row per event_id, the FIRST delivered copy.
 -- Delivery is at-least-once: a repeated event_id is the same event again, so later copies add nothing
 -- (FEEDS.md, gov_services). Delivery order is (delivered_at, source_file, source_row).
-{{ config(materialized='incremental', incremental_strategy='delete+insert', on_schema_change='fail', unique_key='event_id') }}
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        on_schema_change='fail',
+        unique_key='event_id',
+    )
+}}
 -- Incremental by month: an incremental run recomputes only the event_ids with a copy in the month window.
 with all_copies as (select * from {{ ref('stg_gov_services__events') }}),
 

@@ -1,6 +1,13 @@
 -- int_security_camera_days.sql: one row per (camera_id, status_date); a camera-day delivered again is replaced
 -- by the LATER delivered row (FEEDS.md, security), street included.
-{{ config(materialized='incremental', incremental_strategy='delete+insert', on_schema_change='fail', unique_key='status_month') }}
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        on_schema_change='fail',
+        unique_key='status_month',
+    )
+}}
 -- Incremental by month: an incremental run recomputes the whole months of its window.
 with statuses as (
     select * from {{ ref('stg_security__camera_statuses') }}

@@ -1,6 +1,13 @@
 -- int_security_incidents_current.sql: one row per incident_id, its current state = the LATER delivered valid
 -- record (FEEDS.md, security). Every field comes from that record, so a re-send can change category and street.
-{{ config(materialized='incremental', incremental_strategy='delete+insert', on_schema_change='fail', unique_key='incident_id') }}
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        on_schema_change='fail',
+        unique_key='incident_id',
+    )
+}}
 -- Incremental by month: an incident with any record received in the month window is recomputed from all
 -- its records (a re-send may arrive months later).
 with all_records as (select * from {{ ref('stg_security__incidents') }}),

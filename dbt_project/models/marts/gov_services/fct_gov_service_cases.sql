@@ -1,7 +1,14 @@
 -- depends_on: {{ ref('int_gov_service_events_deduplicated') }}
 -- fct_gov_service_cases.sql: one row per government-service case, as assembled from its events.
 -- Personal data only as keyed pseudonyms (applicant id and phone are pseudonymised at ingestion).
-{{ config(materialized='incremental', incremental_strategy='delete+insert', on_schema_change='fail', unique_key='case_id') }}
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        on_schema_change='fail',
+        unique_key='case_id',
+    )
+}}
 with cases as (
     select * from {{ ref('int_gov_service_cases_assembled') }}
     {% if is_incremental() %}

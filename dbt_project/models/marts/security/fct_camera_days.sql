@@ -1,5 +1,12 @@
 -- fct_camera_days.sql: one row per camera and day (雪亮工程 snapshot), the later delivered row of a camera-day.
-{{ config(materialized='incremental', incremental_strategy='delete+insert', on_schema_change='fail', unique_key='status_month') }}
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        on_schema_change='fail',
+        unique_key='status_month',
+    )
+}}
 with camera_days as (
     select * from {{ ref('int_security_camera_days') }}
     {% if is_incremental() %}

@@ -1,7 +1,14 @@
 -- depends_on: {{ ref('stg_security__incidents') }}
 -- fct_security_incidents.sql: one row per 110 incident in its current state (the later delivered record).
 -- Reporter data only as keyed pseudonyms; coordinates as stored (rounded to 3 decimals at ingestion).
-{{ config(materialized='incremental', incremental_strategy='delete+insert', on_schema_change='fail', unique_key='incident_id') }}
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        on_schema_change='fail',
+        unique_key='incident_id',
+    )
+}}
 with incidents as (
     select * from {{ ref('int_security_incidents_current') }}
     {% if is_incremental() %}
