@@ -1,0 +1,120 @@
+"""Roles: officials read dashboards only, statisticians query marts only, nobody anonymous, streets by RLS."""
+
+from __future__ import annotations
+
+import json
+
+import requests
+
+from tests.superset.conftest import make_user
+from tests.superset.test_chart_data import chart_data
+
+STREET = ("430406001000", "先锋街道")
+
+
+def _database(superset, admin) -> dict:
+    (database,) = admin.get(f"{superset.url}/api/v1/database/", timeout=30).json()["result"]
+    return admin.get(f"{superset.url}/api/v1/database/{database['id']}/connection", timeout=30).json()["result"]
+
+
+def _run_sql(superset, session, database_id: int, sql: str) -> requests.Response:
+    return session.post(f"{superset.url}/api/v1/sqllab/execute/", json={
+        "database_id": database_id, "sql": sql, "schema": "marts", "runAsync": False,
+    }, timeout=120)
+
+
+def test_the_warehouse_is_connected_read_only_with_dml_off(superset, admin):
+    database = _database(superset, admin)
+    assert database["database_name"] == "innostat"
+    assert database["allow_dml"] is False
+    assert database["sqlalchemy_uri"] == f"duckdb:///{superset.warehouse}"
+    connect_args = json.loads(database["extra"])["engine_params"]["connect_args"]
+    assert connect_args["read_only"] is True
+    assert connect_args["config"]["enable_external_access"] is False  # no read_csv('/etc/…') from SQL Lab
+    # statisticians cannot write either: DuckDB itself refuses, on top of allow_dml
+    refused = _run_sql(superset, admin, database["id"], "create table marts.scratch as select 1 as x")
+    assert refused.status_code != 200
+
+
+def test_nothing_is_public(superset):
+    anonymous = requests.Session()
+    assert anonymous.get(f"{superset.url}/api/v1/dashboard/", timeout=30).status_code == 401
+    page = anonymous.get(f"{superset.url}/superset/dashboard/innovation-overview/", timeout=30, allow_redirects=False)
+    assert page.status_code in (301, 302) and "/login" in page.headers["Location"]
+    assert anonymous.get(f"{superset.url}/api/v1/chart/1/data/", timeout=30).status_code == 401
+
+
+def test_the_public_role_only_serves_the_login_page(superset, admin):
+    """Two permissions, neither touches data: the login page's translations and its UI event log (see
+    PUBLIC_PERMISSIONS in superset/provision.py for why)."""
+    roles = admin.get(f"{superset.url}/api/v1/security/roles/", params={"q": "(page_size:100)"}, timeout=30)
+    (public,) = [r["id"] for r in roles.json()["result"] if r["name"] == "Public"]
+    granted = admin.get(f"{superset.url}/api/v1/security/roles/{public}/permissions/", timeout=30).json()["result"]
+    assert sorted((p["permission_name"], p["view_menu_name"]) for p in granted) == [
+        ("can_language_pack", "Superset"), ("can_log", "Superset")]
+
+
+def test_an_official_reads_every_dashboard(superset, admin, official, dashboards):
+    session = superset.session(official)
+    listed = session.get(f"{superset.url}/api/v1/dashboard/", params={"q": "(page_size:100)"}, timeout=30)
+    assert {d["slug"] for d in listed.json()["result"]} == set(dashboards)
+    for dashboard in dashboards.values():
+        chart_data(superset, session, dashboard["charts"][0]["id"])
+
+
+def test_an_official_is_refused_sql_lab_and_dataset_editing(superset, admin, official):
+    database = _database(superset, admin)
+    session = superset.session(official)
+    assert _run_sql(superset, session, database["id"], "select 1 as x").status_code == 403
+    assert session.get(f"{superset.url}/api/v1/dataset/", timeout=30).status_code == 403
+    dataset_id = admin.get(f"{superset.url}/api/v1/dataset/", timeout=30).json()["result"][0]["id"]
+    edit = session.put(f"{superset.url}/api/v1/dataset/{dataset_id}", json={"description": "x"}, timeout=30)
+    assert edit.status_code == 403
+    assert session.get(f"{superset.url}/api/v1/database/", timeout=30).status_code == 403
+
+
+def test_a_statistician_queries_marts_and_nothing_else(superset, admin, statistician):
+    database = _database(superset, admin)
+    session = superset.session(statistician)
+    ok = _run_sql(superset, session, database["id"], "select count(*) as n from marts.indicator_values")
+    assert ok.status_code == 200, ok.text
+    assert ok.json()["data"][0]["n"] > 0
+    for sql in (
+        "select count(*) from raw.quarantine",  # raw rows, pseudonymised but not published
+        "select count(*) from intermediate.int_rd_filings_ranked",
+        "select * from read_csv('/etc/passwd')",
+    ):
+        refused = _run_sql(superset, session, database["id"], sql)
+        assert refused.status_code != 200, sql
+        assert "SECURITY_ACCESS_ERROR" in refused.text or refused.status_code == 403, refused.text[:300]
+
+
+def test_row_level_security_limits_a_street_official_to_their_street(superset, admin, dashboards):
+    """The documented setup (docs/superset.md): a role per street with an RLS filter on the street datasets."""
+    code, name = STREET
+    role = admin.post(f"{superset.url}/api/v1/security/roles/", json={"name": f"Street {code}"}, timeout=30)
+    assert role.status_code == 201, role.text
+    street_datasets = [d["id"] for d in admin.get(
+        f"{superset.url}/api/v1/dataset/", params={"q": "(page_size:100)"}, timeout=30).json()["result"]
+        if d["table_name"] == "street_indicator_values"]
+    assert street_datasets
+    rule = admin.post(f"{superset.url}/api/v1/rowlevelsecurity/", json={
+        "name": f"街道 {name}", "filter_type": "Regular", "tables": street_datasets, "roles": [role.json()["id"]],
+        "clause": f"region_code = '{code}'", "group_key": "region_code", "description": f"只看{name}",
+    }, timeout=30)
+    assert rule.status_code == 201, rule.text
+    street_user = make_user(superset, admin, "street_official_test", ["Official", f"Street {code}"])
+    session = superset.session(street_user)
+
+    street_charts = [c for d in dashboards.values() for c in d["charts"]
+                     if c["slice_name"].startswith("各街道（镇）")]
+    assert len(street_charts) >= 4
+    shown_for_the_street = 0
+    for chart in street_charts:
+        everyone = {row.get("street_name") for r in chart_data(superset, admin, chart["id"]) for row in r["data"]}
+        limited = {row.get("street_name") for r in chart_data(superset, session, chart["id"]) for row in r["data"]}
+        assert len(everyone) > 1, chart["slice_name"]
+        # the tiny sample may have no camera (say) in this street: then the official sees nothing, never others
+        assert limited == ({name} if name in everyone else set()), chart["slice_name"]
+        shown_for_the_street += name in limited
+    assert shown_for_the_street >= 3
