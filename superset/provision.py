@@ -7,22 +7,27 @@ Run with the Superset environment's Python (superset/.venv), not the pipeline's:
 
 Provisioning runs these steps in one process (each `superset` CLI call would re-import Superset, 10-15 s each):
 metadata DB upgrade, admin user, init (permissions and built-in roles), roles (Official, Statistician; Public
-emptied), import of every asset under superset/assets/ (zipped into a bundle whose DuckDB URI points at the
-published warehouse, read-only, DML off), access of the roles to the imported datasets, and a check of the
-DuckDB connection. Running it again changes nothing that is already right.
+only serves the login page), import of every asset under superset/assets/ (zipped into a bundle whose DuckDB URI
+points at the published warehouse, read-only, DML off), access of the roles to the imported datasets, and a check
+of the DuckDB connection. Running it again changes nothing that is already right.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import io
 import json
+import logging
+import logging.config
 import os
 import re
 import secrets
 import sys
 import time
+import warnings
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +41,7 @@ DEFAULT_WAREHOUSE = PROJECT_ROOT / "warehouse" / "innostat.duckdb"  # as pipelin
 OFFICIAL = "Official"
 STATISTICIAN = "Statistician"
 # What an official needs to open and read dashboards, and nothing more: no SQL Lab, no Explore (ad-hoc charts),
-# no dataset, database or chart editing, no export of definitions. Data access comes per dataset (see _grant).
+# no dataset, database or chart editing, no export of definitions. Data access comes per dataset (step_grant).
 OFFICIAL_PERMISSIONS = {
     ("can_dashboard", "Superset"),
     ("can_dashboard_permalink", "Superset"),
@@ -208,7 +213,7 @@ def step_admin(security_manager: Any) -> None:
         if admin_role not in user.roles:
             user.roles.append(admin_role)
             security_manager.update_user(user)
-        if password is not None and not generated:
+        if password is not None:  # set in the environment, or newly generated because the saved one is gone
             security_manager.reset_password(user.id, password)
         say(f"admin user {user_name!r} exists")
     if generated:
@@ -237,11 +242,13 @@ def step_roles(security_manager: Any, db: Any) -> None:
     if public is not None:
         public.permissions = [_permission(security_manager, p, v) for p, v in sorted(PUBLIC_PERMISSIONS)]
     db.session.commit()
-    say(f"roles: {OFFICIAL} ({len(official.permissions)} permissions), {STATISTICIAN} "
-        f"({len(statistician.permissions)}, with SQL Lab), Public (login page only)")
+    say(
+        f"roles: {OFFICIAL} ({len(official.permissions)} permissions), {STATISTICIAN} "
+        f"({len(statistician.permissions)}, with SQL Lab), Public (login page only)"
+    )
 
 
-def step_import(contents: dict[str, str], admin_user: str, security_manager: Any, db: Any) -> dict[str, int]:
+def step_import(contents: dict[str, str], admin_user: str, security_manager: Any, db: Any) -> set[str]:
     import yaml
     from superset.commands.importers.v1.assets import ImportAssetsCommand
     from superset.utils.core import override_user
@@ -257,7 +264,7 @@ def step_import(contents: dict[str, str], admin_user: str, security_manager: Any
             counts[kind] = counts.get(kind, 0) + 1
     say("imported " + ", ".join(f"{n} {kind}" for kind, n in sorted(counts.items())))
     # every imported dataset, by uuid, for the roles' data access
-    return {yaml.safe_load(text)["uuid"]: 1 for name, text in contents.items() if name.startswith("datasets/")}
+    return {str(yaml.safe_load(text)["uuid"]) for name, text in contents.items() if name.startswith("datasets/")}
 
 
 def _scope_native_filters(contents: dict[str, str], db: Any) -> None:
@@ -279,12 +286,12 @@ def _scope_native_filters(contents: dict[str, str], db: Any) -> None:
         dashboard.json_metadata = json.dumps(metadata)
 
 
-def step_grant(dataset_uuids: dict[str, int], security_manager: Any, db: Any) -> None:
+def step_grant(dataset_uuids: set[str], security_manager: Any, db: Any) -> None:
     """Officials read exactly the imported datasets; statisticians also query schema marts in SQL Lab."""
     from superset.connectors.sqla.models import SqlaTable
     from superset.models.core import Database
 
-    datasets = db.session.query(SqlaTable).filter(SqlaTable.uuid.in_(list(dataset_uuids))).all()
+    datasets = [d for d in db.session.query(SqlaTable).all() if str(d.uuid) in dataset_uuids]
     official = security_manager.find_role(OFFICIAL)
     statistician = security_manager.find_role(STATISTICIAN)
     for dataset in datasets:
@@ -298,8 +305,10 @@ def step_grant(dataset_uuids: dict[str, int], security_manager: Any, db: Any) ->
     if pv not in statistician.permissions:
         statistician.permissions.append(pv)
     db.session.commit()
-    say(f"data access: {OFFICIAL} and {STATISTICIAN} read {len(datasets)} datasets; "
-        f"{STATISTICIAN} queries {schema_perm} in SQL Lab")
+    say(
+        f"data access: {OFFICIAL} and {STATISTICIAN} read {len(datasets)} datasets; "
+        f"{STATISTICIAN} queries {schema_perm} in SQL Lab"
+    )
 
 
 def step_check_connection(warehouse: Path, db: Any) -> None:
@@ -328,15 +337,20 @@ def provision(args: argparse.Namespace) -> int:
     say(f"metadata database: {_masked(os.environ.get('SUPERSET_METADATA_DB_URI')) or state_dir() / 'superset.db'}")
 
     say("loading Superset …")
+    from sqlalchemy.exc import SAWarning
     from superset.app import create_app
 
+    # the importer's flush-time warnings (SQLAlchemy 1.4) are Superset's own and harmless here
+    warnings.filterwarnings("ignore", category=SAWarning)
     app = create_app()
     with app.app_context():
         from flask_migrate import upgrade
+
         from superset import appbuilder, db, security_manager
 
         say("step 1/6: metadata database upgrade")
-        upgrade()
+        with _quiet_migrations():
+            upgrade()
         say("step 2/6: admin user")
         step_admin(security_manager)
         say("step 3/6: init (permissions, built-in roles)")
@@ -351,6 +365,19 @@ def provision(args: argparse.Namespace) -> int:
         step_check_connection(warehouse, db)
     say(f"provisioned in {time.monotonic() - started:.0f} s")
     return 0
+
+
+@contextlib.contextmanager
+def _quiet_migrations() -> Iterator[None]:
+    """Superset's migration environment re-reads alembic.ini's logging, one INFO line per migration (about 350
+    on a new database); keep the steps readable."""
+    real = logging.config.fileConfig
+    logging.config.fileConfig = lambda *args, **kwargs: None
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        logging.config.fileConfig = real
 
 
 def _masked(uri: str | None) -> str | None:
@@ -425,16 +452,19 @@ def export(args: argparse.Namespace) -> int:
     target = Path(args.assets)
     existing = _asset_files(target)
     with app.app_context():
-        from superset import db, security_manager
         from superset.commands.dashboard.export import ExportDashboardsCommand
         from superset.models.dashboard import Dashboard
         from superset.utils.core import override_user
 
+        from superset import db, security_manager
+
         admin = security_manager.find_user(username=_admin_credentials()[0])
         ids = [d.id for d in db.session.query(Dashboard).order_by(Dashboard.id)]
         with override_user(admin):
-            files = {name: (content() if callable(content) else content)
-                     for name, content in ExportDashboardsCommand(ids).run()}
+            files = {
+                name: (content() if callable(content) else content)
+                for name, content in ExportDashboardsCommand(ids).run()
+            }
     written = []
     for name, text in sorted(files.items()):
         kind = name.split("/")[0]
@@ -444,7 +474,8 @@ def export(args: argparse.Namespace) -> int:
         path = existing.get(str(config["uuid"]))
         if path is None:
             label = config.get("table_name") or config.get("database_name") or config.get("slug") or ""
-            stem = re.sub(r"[^0-9A-Za-z]+", "_", str(label)).strip("_").lower() or f"{kind[:-1]}_{str(config['uuid'])[:8]}"
+            stem = re.sub(r"[^0-9A-Za-z]+", "_", str(label)).strip("_").lower()
+            stem = stem or f"{kind[:-1]}_{str(config['uuid'])[:8]}"
             sub = f"{kind}/{DATABASE_NAME}" if kind == "datasets" else kind
             path = target / sub / f"{stem}.yaml"
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -489,11 +520,17 @@ environment: INNOSTAT_WAREHOUSE (the published DuckDB file), SUPERSET_ADMIN_USER
 (unset: a random password is generated into <state>/admin_password and printed once), SUPERSET_SECRET_KEY,
 SUPERSET_METADATA_DB_URI (default SQLite in <state>), SUPERSET_STATE_DIR (default superset/.state).""",
     )
-    parser.add_argument("command", nargs="?", choices=("provision", "export", "wait"), default="provision",
-                        help="provision (default); export the dashboards of the metadata DB to YAML; "
-                        "wait until the web server at --url answers")
-    parser.add_argument("--warehouse", help="the published DuckDB file (default $INNOSTAT_WAREHOUSE, else "
-                        "warehouse/innostat.duckdb)")
+    parser.add_argument(
+        "command",
+        nargs="?",
+        choices=("provision", "export", "wait"),
+        default="provision",
+        help="provision (default); export the dashboards of the metadata DB to YAML; "
+        "wait until the web server at --url answers",
+    )
+    parser.add_argument(
+        "--warehouse", help="the published DuckDB file (default $INNOSTAT_WAREHOUSE, else warehouse/innostat.duckdb)"
+    )
     parser.add_argument("--assets", default=str(ASSETS_DIR), help="asset folder (default superset/assets)")
     parser.add_argument("--url", default="http://127.0.0.1:8088", help="for wait: the server (default %(default)s)")
     parser.add_argument("--timeout", type=int, default=120, help="for wait: seconds (default %(default)s)")

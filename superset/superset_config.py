@@ -128,7 +128,8 @@ BUG_REPORT_URL = None
 SLACK_ENABLE_AVATARS = False
 
 # ---------------------------------------------------------------------------------------------------------------
-# Access: nobody sees anything without logging in. The Public role stays empty (provision.py also strips it).
+# Access: nobody sees anything without logging in. provision.py leaves the Public role only what the login page
+# itself needs (its translations and its UI event log; no data).
 PUBLIC_ROLE_LIKE = None
 AUTH_ROLE_PUBLIC = "Public"
 # New self-registration is off (Flask-AppBuilder default); accounts are made by the admin.
@@ -152,11 +153,10 @@ ENABLE_UI_THEME_ADMINISTRATION = False
 
 # ---------------------------------------------------------------------------------------------------------------
 # Freshness: the pipeline replaces the published DuckDB file atomically (os.replace). Superset opens a new DuckDB
-# connection for every query (NullPool, its default for analytics databases) and caches no query result, so the
+# connection for every query (its engines always use NullPool) and caches no query result, so the
 # first query after a publish reads the new file; no restart, no stale cache.
 CACHE_CONFIG = {"CACHE_TYPE": "NullCache"}
 DATA_CACHE_CONFIG = {"CACHE_TYPE": "NullCache"}
-CACHE_DEFAULT_TIMEOUT = 0
 
 # provision.py lowers this to WARNING so its own progress lines stay readable
 LOG_LEVEL = os.environ.get("SUPERSET_LOG_LEVEL", "INFO").upper()

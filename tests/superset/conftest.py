@@ -73,7 +73,11 @@ class Superset:
     def provision_again(self) -> subprocess.CompletedProcess:
         return subprocess.run(
             [str(SUPERSET_PYTHON), str(SUPERSET_DIR / "provision.py")],
-            env=self.env, capture_output=True, text=True, timeout=600, check=False,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=600,
+            check=False,
         )
 
 
@@ -127,17 +131,26 @@ def superset(tmp_path_factory) -> Superset:
     with provision_log.open("w") as log:
         provisioning = subprocess.Popen(
             [str(SUPERSET_PYTHON), str(SUPERSET_DIR / "provision.py")],
-            env=env, stdout=log, stderr=subprocess.STDOUT, cwd=root,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=root,
         )
     try:
         landing = root / "landing"
         generate_landing(landing, seed=7, scale=SCALE, years=YEARS)
         pipeline = subprocess.run(
             [str(INNOSTAT), "run", "--landing", str(landing), "--warehouse", str(warehouse)],
-            env=env, capture_output=True, text=True, timeout=900, check=False, cwd=root,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=900,
+            check=False,
+            cwd=root,
         )
         if pipeline.returncode != 0:
-            pytest.fail(f"innostat run failed ({pipeline.returncode}):\n{pipeline.stdout[-3000:]}{pipeline.stderr[-3000:]}")
+            output = pipeline.stdout[-3000:] + pipeline.stderr[-3000:]
+            pytest.fail(f"innostat run failed ({pipeline.returncode}):\n{output}")
         provisioning.wait(timeout=900)
     finally:
         if provisioning.poll() is None:
@@ -148,9 +161,25 @@ def superset(tmp_path_factory) -> Superset:
     server_log = root / "gunicorn.log"
     with server_log.open("w") as log:
         server = subprocess.Popen(
-            [str(SUPERSET_GUNICORN), "-w", "1", "-k", "gthread", "--threads", "8", "--timeout", "120",
-             "-b", f"127.0.0.1:{port}", "superset.app:create_app()"],
-            env=env, stdout=log, stderr=subprocess.STDOUT, cwd=root, start_new_session=True,
+            [
+                str(SUPERSET_GUNICORN),
+                "-w",
+                "1",
+                "-k",
+                "gthread",
+                "--threads",
+                "8",
+                "--timeout",
+                "120",
+                "-b",
+                f"127.0.0.1:{port}",
+                "superset.app:create_app()",
+            ],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=root,
+            start_new_session=True,
         )
     url = f"http://127.0.0.1:{port}"
     try:
@@ -188,8 +217,9 @@ def dashboards(superset: Superset, admin: requests.Session) -> dict[str, dict]:
         found[item["slug"]] = {
             "id": item["id"],
             "title": item["dashboard_title"],
-            "charts": [{"id": c["id"], "slice_name": c["slice_name"], "viz_type": c["form_data"]["viz_type"]}
-                       for c in charts],
+            "charts": [
+                {"id": c["id"], "slice_name": c["slice_name"], "viz_type": c["form_data"]["viz_type"]} for c in charts
+            ],
         }
     return found
 
@@ -198,13 +228,26 @@ def make_user(superset: Superset, admin: requests.Session, username: str, roles:
     """A user with the named roles (created once per session); returns the username."""
     if username in superset.users:
         return username
-    ids = {r["name"]: r["id"] for r in admin.get(
-        f"{superset.url}/api/v1/security/roles/", params={"q": "(page_size:100)"}, timeout=30).json()["result"]}
+    ids = {
+        r["name"]: r["id"]
+        for r in admin.get(
+            f"{superset.url}/api/v1/security/roles/", params={"q": "(page_size:100)"}, timeout=30
+        ).json()["result"]
+    }
     password = f"pw-{username}-{os.urandom(4).hex()}"
-    created = admin.post(f"{superset.url}/api/v1/security/users/", json={
-        "active": True, "username": username, "first_name": username, "last_name": "test",
-        "email": f"{username}@innostat.test", "password": password, "roles": [ids[r] for r in roles],
-    }, timeout=30)
+    created = admin.post(
+        f"{superset.url}/api/v1/security/users/",
+        json={
+            "active": True,
+            "username": username,
+            "first_name": username,
+            "last_name": "test",
+            "email": f"{username}@innostat.test",
+            "password": password,
+            "roles": [ids[r] for r in roles],
+        },
+        timeout=30,
+    )
     assert created.status_code == 201, created.text
     superset.users[username] = password
     return username

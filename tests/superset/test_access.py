@@ -18,9 +18,16 @@ def _database(superset, admin) -> dict:
 
 
 def _run_sql(superset, session, database_id: int, sql: str) -> requests.Response:
-    return session.post(f"{superset.url}/api/v1/sqllab/execute/", json={
-        "database_id": database_id, "sql": sql, "schema": "marts", "runAsync": False,
-    }, timeout=120)
+    return session.post(
+        f"{superset.url}/api/v1/sqllab/execute/",
+        json={
+            "database_id": database_id,
+            "sql": sql,
+            "schema": "marts",
+            "runAsync": False,
+        },
+        timeout=120,
+    )
 
 
 def test_the_warehouse_is_connected_read_only_with_dml_off(superset, admin):
@@ -51,7 +58,9 @@ def test_the_public_role_only_serves_the_login_page(superset, admin):
     (public,) = [r["id"] for r in roles.json()["result"] if r["name"] == "Public"]
     granted = admin.get(f"{superset.url}/api/v1/security/roles/{public}/permissions/", timeout=30).json()["result"]
     assert sorted((p["permission_name"], p["view_menu_name"]) for p in granted) == [
-        ("can_language_pack", "Superset"), ("can_log", "Superset")]
+        ("can_language_pack", "Superset"),
+        ("can_log", "Superset"),
+    ]
 
 
 def test_an_official_reads_every_dashboard(superset, admin, official, dashboards):
@@ -94,20 +103,32 @@ def test_row_level_security_limits_a_street_official_to_their_street(superset, a
     code, name = STREET
     role = admin.post(f"{superset.url}/api/v1/security/roles/", json={"name": f"Street {code}"}, timeout=30)
     assert role.status_code == 201, role.text
-    street_datasets = [d["id"] for d in admin.get(
-        f"{superset.url}/api/v1/dataset/", params={"q": "(page_size:100)"}, timeout=30).json()["result"]
-        if d["table_name"] == "street_indicator_values"]
+    street_datasets = [
+        d["id"]
+        for d in admin.get(f"{superset.url}/api/v1/dataset/", params={"q": "(page_size:100)"}, timeout=30).json()[
+            "result"
+        ]
+        if d["table_name"] == "street_indicator_values"
+    ]
     assert street_datasets
-    rule = admin.post(f"{superset.url}/api/v1/rowlevelsecurity/", json={
-        "name": f"街道 {name}", "filter_type": "Regular", "tables": street_datasets, "roles": [role.json()["id"]],
-        "clause": f"region_code = '{code}'", "group_key": "region_code", "description": f"只看{name}",
-    }, timeout=30)
+    rule = admin.post(
+        f"{superset.url}/api/v1/rowlevelsecurity/",
+        json={
+            "name": f"街道 {name}",
+            "filter_type": "Regular",
+            "tables": street_datasets,
+            "roles": [role.json()["id"]],
+            "clause": f"region_code = '{code}'",
+            "group_key": "region_code",
+            "description": f"只看{name}",
+        },
+        timeout=30,
+    )
     assert rule.status_code == 201, rule.text
     street_user = make_user(superset, admin, "street_official_test", ["Official", f"Street {code}"])
     session = superset.session(street_user)
 
-    street_charts = [c for d in dashboards.values() for c in d["charts"]
-                     if c["slice_name"].startswith("各街道（镇）")]
+    street_charts = [c for d in dashboards.values() for c in d["charts"] if c["slice_name"].startswith("各街道（镇）")]
     assert len(street_charts) >= 4
     shown_for_the_street = 0
     for chart in street_charts:

@@ -80,12 +80,22 @@ def test_every_chart_has_a_saved_query_and_a_description(superset, admin, dashbo
 def test_rd_intensity_beside_the_higher_regions_equals_marts(superset, admin, dashboards):
     chart = _chart_id(dashboards, "innovation-overview", "研发经费投入强度：雁峰区与衡阳市、湖南省、全国")
     (result,) = chart_data(superset, admin, chart)
-    shown = {(row["period"], region): value for row in result["data"] for region, value in row.items()
-             if region != "period" and value is not None}
-    expected = dict(((period, name), value) for period, name, value in _marts(superset, """
+    shown = {
+        (row["period"], region): value
+        for row in result["data"]
+        for region, value in row.items()
+        if region != "period" and value is not None
+    }
+    expected = dict(
+        ((period, name), value)
+        for period, name, value in _marts(
+            superset,
+            """
         select v.period, r.name_zh, v.value from marts.indicator_values as v
         join marts.dim_region as r using (region_code)
-        where v.indicator_code = 'RD_INTENSITY' and v.period_type = 'year' and v.dimension = 'total'"""))
+        where v.indicator_code = 'RD_INTENSITY' and v.period_type = 'year' and v.dimension = 'total'""",
+        )
+    )
     assert expected and set(shown) == set(expected)
     for key, value in expected.items():
         assert math.isclose(shown[key], value, rel_tol=1e-9), key
@@ -95,12 +105,22 @@ def test_rd_intensity_beside_the_higher_regions_equals_marts(superset, admin, da
 def test_enterprise_rd_by_street_equals_marts_in_wan_yuan(superset, admin, dashboards):
     chart = _chart_id(dashboards, "enterprise-rd", "各街道（镇）企业研发费用（万元）")
     (result,) = chart_data(superset, admin, chart)
-    shown = {(year, row["street_name"]): value for row in result["data"] for year, value in row.items()
-             if year != "street_name" and value is not None}
-    expected = {(period, name): value / 1e4 for period, name, value in _marts(superset, """
+    shown = {
+        (year, row["street_name"]): value
+        for row in result["data"]
+        for year, value in row.items()
+        if year != "street_name" and value is not None
+    }
+    expected = {
+        (period, name): value / 1e4
+        for period, name, value in _marts(
+            superset,
+            """
         select v.period, r.name_zh, v.value from marts.indicator_values as v
         join marts.dim_region as r using (region_code)
-        where v.indicator_code = 'ENT_RD_EXPENDITURE' and r.level in ('street', 'town') and v.dimension = 'total'""")}
+        where v.indicator_code = 'ENT_RD_EXPENDITURE' and r.level in ('street', 'town') and v.dimension = 'total'""",
+        )
+    }
     assert expected and shown.keys() == expected.keys()
     for key, value in expected.items():
         assert math.isclose(shown[key], value, rel_tol=1e-9), key
@@ -109,13 +129,30 @@ def test_enterprise_rd_by_street_equals_marts_in_wan_yuan(superset, admin, dashb
 def test_incidents_by_category_equal_marts_with_chinese_labels(superset, admin, dashboards):
     chart = _chart_id(dashboards, "public-safety", "警情类别构成（按月）")
     (result,) = chart_data(superset, admin, chart)
-    labels = {"theft": "盗窃", "fraud": "诈骗", "traffic": "交通", "dispute": "纠纷", "fire": "火灾",
-              "violence": "暴力", "other": "其他"}
-    shown = {(row["period"], label): value for row in result["data"] for label, value in row.items()
-             if label != "period" and value is not None}
-    expected = {(period, labels[member]): value for period, member, value in _marts(superset, """
+    labels = {
+        "theft": "盗窃",
+        "fraud": "诈骗",
+        "traffic": "交通",
+        "dispute": "纠纷",
+        "fire": "火灾",
+        "violence": "暴力",
+        "other": "其他",
+    }
+    shown = {
+        (row["period"], label): value
+        for row in result["data"]
+        for label, value in row.items()
+        if label != "period" and value is not None
+    }
+    expected = {
+        (period, labels[member]): value
+        for period, member, value in _marts(
+            superset,
+            """
         select period, member, value from marts.indicator_values
-        where indicator_code = 'SEC_INCIDENTS' and dimension = 'category' and region_code = '430406'""")}
+        where indicator_code = 'SEC_INCIDENTS' and dimension = 'category' and region_code = '430406'""",
+        )
+    }
     assert expected and shown == pytest.approx(expected)
 
 
@@ -124,6 +161,7 @@ def test_plan_targets_against_actuals_equal_marts(superset, admin, dashboards):
     (result,) = chart_data(superset, admin, chart)
     shown = {(row["year"], row["target_name"]): row["achievement_ratio"] for row in result["data"]}
     expected = _marts(superset, "select period, achievement_ratio from marts.plan_target_progress order by all")
+
     def ordered(pairs):  # no ratio without an actual: None sorts last within a year
         return sorted(pairs, key=lambda pair: (pair[0], pair[1] is None, pair[1] or 0))
 
@@ -138,8 +176,11 @@ def test_plan_targets_against_actuals_equal_marts(superset, admin, dashboards):
 def test_power_output_against_its_300_yi_target_equals_marts(superset, admin, dashboards):
     chart = _chart_id(dashboards, "four-industries", "输变电产业产值与300亿元目标")
     actual, target = chart_data(superset, admin, chart)
-    expected = _marts(superset, """select period, actual_value / 1e8, target_value / 1e8 from marts.plan_target_progress
-        where target_code = 'POWER_EQUIPMENT_OUTPUT_300YI' and actual_value is not null order by period""")
+    expected = _marts(
+        superset,
+        """select period, actual_value / 1e8, target_value / 1e8 from marts.plan_target_progress
+        where target_code = 'POWER_EQUIPMENT_OUTPUT_300YI' and actual_value is not null order by period""",
+    )
     assert {r["year"]: r["actual_yi_yuan"] for r in actual["data"]} == pytest.approx({p: a for p, a, _ in expected})
     assert {r["target_yi_yuan"] for r in target["data"]} == {300.0}
 
@@ -147,11 +188,22 @@ def test_power_output_against_its_300_yi_target_equals_marts(superset, admin, da
 def test_quarantine_and_freshness_equal_the_ledger(superset, admin, dashboards):
     freshness = _chart_id(dashboards, "data-quality", "各数据源新鲜度")
     (result,) = chart_data(superset, admin, freshness)
-    names = {"statistics": "统计局指标", "rd_filings": "企业研发投入填报", "gov_services": "政务服务事件",
-             "security_incidents": "110接处警", "security_cameras": "雪亮工程摄像头"}
+    names = {
+        "statistics": "统计局指标",
+        "rd_filings": "企业研发投入填报",
+        "gov_services": "政务服务事件",
+        "security_incidents": "110接处警",
+        "security_cameras": "雪亮工程摄像头",
+    }
     shown = {row["feed_name"]: (row["files"], row["rows_loaded"], row["rows_quarantined"]) for row in result["data"]}
-    expected = {names[feed]: (files, loaded, quarantined) for feed, files, loaded, quarantined in _marts(superset, """
-        select feed, count(*), sum(rows_loaded), sum(rows_quarantined) from marts.ingest_ledger group by feed""")}
+    expected = {
+        names[feed]: (files, loaded, quarantined)
+        for feed, files, loaded, quarantined in _marts(
+            superset,
+            """
+        select feed, count(*), sum(rows_loaded), sum(rows_quarantined) from marts.ingest_ledger group by feed""",
+        )
+    }
     assert shown == expected
 
     reasons = _chart_id(dashboards, "data-quality", "隔离原因")
@@ -194,8 +246,10 @@ def test_a_newly_published_warehouse_shows_without_a_restart(superset, admin, da
     shutil.copy2(published, kept)
     shutil.copy2(published, changed)
     con = duckdb.connect(str(changed))
-    con.execute("update marts.indicator_values set value = value + 1000 "
-                "where indicator_code = 'HT_ENTERPRISES' and region_code = '430406' and period_type = 'year'")
+    con.execute(
+        "update marts.indicator_values set value = value + 1000 "
+        "where indicator_code = 'HT_ENTERPRISES' and region_code = '430406' and period_type = 'year'"
+    )
     con.close()
     try:
         os.replace(changed, published)  # what publish does

@@ -36,9 +36,17 @@ def test_provisioning_again_changes_nothing(superset, admin):
     # something an admin adds by hand must survive: a row-level security rule
     dataset = admin.get(f"{superset.url}/api/v1/dataset/", timeout=30).json()["result"][0]["id"]
     role = admin.post(f"{superset.url}/api/v1/security/roles/", json={"name": "Idempotency check"}, timeout=30)
-    rule = admin.post(f"{superset.url}/api/v1/rowlevelsecurity/", json={
-        "name": "idempotency check", "filter_type": "Regular", "tables": [dataset], "roles": [role.json()["id"]],
-        "clause": "1 = 1"}, timeout=30)
+    rule = admin.post(
+        f"{superset.url}/api/v1/rowlevelsecurity/",
+        json={
+            "name": "idempotency check",
+            "filter_type": "Regular",
+            "tables": [dataset],
+            "roles": [role.json()["id"]],
+            "clause": "1 = 1",
+        },
+        timeout=30,
+    )
     assert rule.status_code == 201, rule.text
     password = (superset.state_dir / "admin_password").read_text()
     before = _snapshot(superset, admin)
