@@ -41,11 +41,11 @@ $(VENV)/.installed: pyproject.toml uv.lock | $(UV)
 	@rm -f $(VENV)/.installed-test  # that exact sync removed the spark group
 	@touch $@
 
-install-test: $(VENV)/.installed-test ## the environment plus the test tools and the `spark` group (pyspark, dbt-spark)
+install-test: $(VENV)/.installed-test ## the environment plus the test tools, the `spark` group (pyspark, dbt-spark) and `bench`
 
 $(VENV)/.installed-test: pyproject.toml uv.lock | $(UV)
-	@echo "[make] uv sync (pipeline environment + dev + spark groups)"
-	$(UV) sync --frozen --compile-bytecode --group dev --group spark
+	@echo "[make] uv sync (pipeline environment + dev + spark + bench groups)"
+	$(UV) sync --frozen --compile-bytecode --group dev --group spark --group bench
 	@touch $@ $(VENV)/.installed
 
 # Spark (the `spark` dbt target, tests/spark) needs a Java 17+ runtime. Debian 12 packages OpenJDK 17; a newer

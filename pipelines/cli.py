@@ -162,6 +162,44 @@ def _execute(job_name: str, instance, log_level: str, tags: dict | None = None):
     )
 
 
+def step_seconds(instance, run_id: str) -> dict[str, float]:
+    """Wall seconds of every step of a finished run (ingest per feed, each dbt group, checks, publish), from the
+    step start and end events in the instance's event log."""
+    started: dict[str, float] = {}
+    seconds: dict[str, float] = {}
+    for entry in instance.all_logs(run_id):
+        event = entry.dagster_event
+        if event is None or event.step_key is None:
+            continue
+        if event.event_type_value == "STEP_START":
+            started[event.step_key] = entry.timestamp
+        elif event.event_type_value in ("STEP_SUCCESS", "STEP_FAILURE") and event.step_key in started:
+            seconds[event.step_key] = round(entry.timestamp - started[event.step_key], 3)
+    return seconds
+
+
+class _Timings:
+    """`--timings FILE`: phases and steps of a run as JSON, for the benchmark (benchmarks/run.py)."""
+
+    def __init__(self, path: str | None) -> None:
+        self.path = Path(path) if path else None
+        self.phases: dict[str, float] = {}
+        self.steps: dict[str, float] = {}
+        self._mark = time.monotonic()
+
+    def phase(self, name: str, instance=None, result=None) -> None:
+        now = time.monotonic()
+        self.phases[name] = round(now - self._mark, 3)
+        self._mark = now
+        if result is not None:
+            self.steps.update(step_seconds(instance, result.run_id))
+
+    def write(self) -> None:
+        if self.path is not None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.path.write_text(json.dumps({"phases": self.phases, "steps": self.steps}, indent=1))
+
+
 def _report_failure(result, started: float) -> int:
     print(
         f"innostat: run failed after {time.monotonic() - started:.1f} s; the published warehouse was left as it was.",
@@ -172,13 +210,23 @@ def _report_failure(result, started: float) -> int:
     return EXIT_FAILED
 
 
-def _build(settings: Settings, window: tuple[str, str] | None, log_level: str, instance, started: float) -> int:
+def _build(
+    settings: Settings,
+    window: tuple[str, str] | None,
+    log_level: str,
+    instance,
+    started: float,
+    timings: _Timings | None = None,
+) -> int:
     from pipelines.defs.jobs import BUILD_JOB_NAME
     from pipelines.defs.operations.automation import RANGE_END, RANGE_START, build_tags
 
     tags = build_tags(window)
     _say(f"[2/2] build, check and publish (monthly facts for {tags[RANGE_START]} … {tags[RANGE_END]})")
     result = _execute(BUILD_JOB_NAME, instance, log_level, tags)
+    if timings is not None:
+        timings.phase("build_and_publish", instance, result)
+        timings.write()
     if not result.success or _failure_messages(result):
         return _report_failure(result, started)
     _say(f"published {settings.warehouse} in {time.monotonic() - started:.1f} s")
@@ -209,15 +257,18 @@ def cmd_run(args: argparse.Namespace) -> int:
     settings = prepared
     _say(f"run: landing {settings.landing} → warehouse {settings.warehouse}")
     started = time.monotonic()
+    timings = _Timings(args.timings)
 
     import dagster as dg
 
     from pipelines.defs.jobs import INGEST_JOB_NAME
     from pipelines.lib.months import touched_months
 
+    timings.phase("start")
     with dg.DagsterInstance.ephemeral() as instance:
         _say("[1/2] ingest new files of every feed")
         ingested = _execute(INGEST_JOB_NAME, instance, args.log_level)
+        timings.phase("ingest", instance, ingested)
         if not ingested.success or _failure_messages(ingested):
             return _report_failure(ingested, started)
         for warning in _warnings(ingested):
@@ -225,7 +276,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         # Only the months the new files touched are rebuilt; a first build (or --full-refresh) covers all.
         full = args.full_refresh or not settings.warehouse.exists()
         window = touched_months(settings.raw_dir, None if full else ingested.run_id)
-        return _build(settings, window, args.log_level, instance, started)
+        timings.phase("plan")
+        return _build(settings, window, args.log_level, instance, started, timings)
 
 
 def cmd_backfill(args: argparse.Namespace) -> int:
@@ -309,6 +361,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--full-refresh", action="store_true", help="rebuild every month and incremental model from the raw layer"
     )
+    run.add_argument("--timings", metavar="FILE", help="write the wall seconds of each phase and step as JSON")
     run.set_defaults(func=cmd_run)
 
     backfill = commands.add_parser(
