@@ -23,7 +23,7 @@ export SUPERSET_CONFIG_PATH := $(CURDIR)/superset/superset_config.py
 export SUPERSET_STATE_DIR ?= $(CURDIR)/superset/.state
 export SUPERSET_HOME ?= $(SUPERSET_STATE_DIR)
 
-.PHONY: help install install-test java demo run test test-fast lint format deploy-lint dagster dagster-home stop clean \
+.PHONY: help install install-test java demo run test test-fast lint format deploy-lint bench dagster dagster-home stop clean \
 	superset superset-install
 
 help: ## list the commands
@@ -121,6 +121,12 @@ stop: ## stop what `make demo` started (by recorded process ids)
 
 test: install-test java superset-install dbt_project/target/manifest.json ## run the test suite (INNOSTAT_SKIP_SPARK=1 skips the Spark tests)
 	$(BIN)/pytest -q
+
+SIZE ?= district
+BENCH_WORK ?= /tmp/innostat-bench
+bench: install-test dbt_project/target/manifest.json ## benchmark at SIZE=tiny|district|city (benchmarks/RESULTS.md); REPEAT=n
+	$(BIN)/python -m benchmarks.run --size $(SIZE) --work $(BENCH_WORK) $(if $(REPEAT),--repeat $(REPEAT)) \
+		$(if $(filter tiny,$(SIZE)),,--record)
 
 lint: install ## ruff (lint + format check) and sqlfluff
 	$(BIN)/ruff check .
