@@ -17,6 +17,7 @@ import json
 import math
 import os
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -193,13 +194,15 @@ def validate(suite: Suite, frame: pd.DataFrame) -> list[RuleResult]:
     return out
 
 
+def validate_suite(suite: Suite, frames: dict[str, pd.DataFrame]) -> list[RuleResult]:
+    """One suite against its frame (derived from the base frame when the suite says how)."""
+    base = frames[suite.frame]
+    return validate(suite, suite.derive(base) if suite.derive else base)
+
+
 def run_suites(suites: list[Suite], frames: dict[str, pd.DataFrame]) -> list[RuleResult]:
-    """Every suite against its frame (derived from the base frame when the suite says how)."""
-    results = []
-    for suite in suites:
-        base = frames[suite.frame]
-        results += validate(suite, suite.derive(base) if suite.derive else base)
-    return results
+    """Every suite against its frame, in the suites' order."""
+    return [result for suite in suites for result in validate_suite(suite, frames)]
 
 
 def _error_message(info: Any) -> str | None:
@@ -272,16 +275,98 @@ def _needed_columns(suites: list[Suite], frame: str) -> set[str]:
     return set().union(*(s.base_columns() for s in suites if s.frame == frame))
 
 
-def raw_frames(raw_dir: Path, table: str, run_id: str, suites: list[Suite]) -> dict[str, pd.DataFrame]:
-    """This run's batch of a raw table: its rows (`rows`) and one row per file it ingested (`delivery`)."""
-    from pipelines.ingest.runner import LEDGER_COLUMNS, raw_schema
+def _run_ledger(raw_dir: Path, table: str, run_id: str) -> pl.DataFrame:
+    from pipelines.ingest.runner import LEDGER_COLUMNS
 
     ledger_files = sorted((raw_dir / "ingest_ledger").glob(f"{table}-*.parquet"))
-    ledger = (
+    return (
         pl.scan_parquet(ledger_files).filter(pl.col("run_id") == run_id).collect()
         if ledger_files
         else pl.DataFrame(schema=LEDGER_COLUMNS)
     )
+
+
+def _loaded_paths(raw_dir: Path, table: str, ledger: pl.DataFrame) -> list[Path]:
+    return [
+        raw_dir / table / f"{digest}.parquet"
+        for digest in ledger.filter(pl.col("status") == "loaded")["file_hash"].to_list()
+        if (raw_dir / table / f"{digest}.parquet").exists()
+    ]
+
+
+CHUNK_ROWS = 1_000_000
+_ROW_WISE_TYPES = ("expect_column_values_to_", "expect_column_pair_values_")
+
+
+def _judges_rows_one_by_one(suite: Suite) -> bool:
+    """True when every rule's verdict on a frame is the sum of its verdicts on the frame's parts: row-wise
+    expectations without `mostly` (a share) and without uniqueness (which needs every row at once)."""
+    return (
+        suite.frame == "rows"
+        and suite.derive is None
+        and all(
+            rule.gx_type.startswith(_ROW_WISE_TYPES)
+            and "unique" not in rule.gx_type
+            and getattr(rule.expectation, "mostly", None) in (None, 1, 1.0)
+            for rule in suite.rules
+        )
+    )
+
+
+def raw_row_chunks(raw_dir: Path, table: str, run_id: str, suites: list[Suite]) -> Iterator[pd.DataFrame]:
+    """This run's raw rows (only the columns the suites read), whole files at a time, about `CHUNK_ROWS` each."""
+    from pipelines.ingest.runner import raw_schema
+
+    if not suites:
+        return
+    schema = raw_schema(table)
+    needed = set().union(*(_needed_columns([s], "rows") for s in suites))
+    wanted = [c for c in schema if c in needed]
+    pending: list[pl.DataFrame] = []
+    size = 0
+    for path in _loaded_paths(raw_dir, table, _run_ledger(raw_dir, table, run_id)):
+        part = pl.read_parquet(path, columns=wanted)
+        pending.append(part)
+        size += part.height
+        if size >= CHUNK_ROWS:
+            yield pl.concat(pending, how="vertical_relaxed").to_pandas()
+            pending, size = [], 0
+    if size:
+        yield pl.concat(pending, how="vertical_relaxed").to_pandas()
+
+
+def merge_chunk_results(chunks: list[list[RuleResult]]) -> list[RuleResult]:
+    """One result per rule from its results on consecutive chunks: counts add up, samples come in row order."""
+    merged = []
+    for per_rule in zip(*chunks, strict=True):
+        first = per_rule[0]
+        errors = [r.error for r in per_rule if r.error]
+        counts = [r.unexpected_count for r in per_rule]
+        elements = [r.element_count for r in per_rule]
+        merged.append(
+            RuleResult(
+                table=first.table,
+                expectation=first.expectation,
+                expectation_type=first.expectation_type,
+                severity=first.severity,
+                passed=all(r.passed for r in per_rule),
+                unexpected_count=None if None in counts else sum(counts),
+                element_count=None if None in elements else sum(elements),
+                sample=[item for r in per_rule for item in r.sample][:SAMPLE_SIZE],
+                error=errors[0] if errors else None,
+            )
+        )
+    return merged
+
+
+def raw_frames(
+    raw_dir: Path, table: str, run_id: str, suites: list[Suite], *, with_rows: bool = True
+) -> dict[str, pd.DataFrame]:
+    """This run's batch of a raw table: its rows (`rows`, unless not `with_rows`) and one row per file it
+    ingested (`delivery`)."""
+    from pipelines.ingest.runner import raw_schema
+
+    ledger = _run_ledger(raw_dir, table, run_id)
     delivery = ledger.select(
         "source_file",
         "status",
@@ -292,13 +377,11 @@ def raw_frames(raw_dir: Path, table: str, run_id: str, suites: list[Suite]) -> d
         (pl.col("rows_loaded") + pl.col("rows_skipped")).alias("rows_delivered"),
     ).sort("source_file")
 
+    if not with_rows:
+        return {"delivery": delivery.to_pandas()}
     schema = raw_schema(table)
     wanted = [c for c in schema if c in _needed_columns(suites, "rows")]
-    paths = [
-        raw_dir / table / f"{digest}.parquet"
-        for digest in ledger.filter(pl.col("status") == "loaded")["file_hash"].to_list()
-        if (raw_dir / table / f"{digest}.parquet").exists()
-    ]
+    paths = _loaded_paths(raw_dir, table, ledger)
     rows = (
         pl.concat([pl.read_parquet(p, columns=wanted) for p in paths], how="vertical_relaxed")
         if paths
@@ -374,16 +457,36 @@ def now() -> datetime:
 
 
 def check_raw(settings: Settings, table: str, run_id: str, check_name: str) -> Outcome:
-    """Validate this run's batch of raw.<table>, and record the results."""
+    """Validate this run's batch of raw.<table>, and record the results.
+
+    Suites whose every rule judges one row at a time run over the batch in chunks of at most `CHUNK_ROWS` rows,
+    so a first load of years of history never sits in one pandas frame (the run's memory budget, benchmarks/).
+    """
     suites = raw_suites(table)
-    frames = raw_frames(settings.raw_dir, table, run_id, suites)
+    row_wise = [s for s in suites if _judges_rows_one_by_one(s)]
+    whole = [s for s in suites if s not in row_wise]
+    frames = raw_frames(settings.raw_dir, table, run_id, whole, with_rows=any(s.frame == "rows" for s in whole))
+    by_suite: dict[int, list[RuleResult]] = {id(s): validate_suite(s, frames) for s in whole}
+    chunk_results: dict[int, list[list[RuleResult]]] = {id(s): [] for s in row_wise}
+    rows_checked = 0
+    for chunk in raw_row_chunks(settings.raw_dir, table, run_id, row_wise):
+        rows_checked += len(chunk)
+        for suite in row_wise:
+            chunk_results[id(suite)].append(validate(suite, chunk))
+    if row_wise and rows_checked == 0:  # an empty batch still gets one (passing) verdict per rule
+        empty = raw_frames(settings.raw_dir, table, run_id, row_wise)["rows"]
+        for suite in row_wise:
+            chunk_results[id(suite)].append(validate(suite, empty))
+    for suite in row_wise:
+        by_suite[id(suite)] = merge_chunk_results(chunk_results[id(suite)])
+    results = [result for suite in suites for result in by_suite[id(suite)]]
     outcome = Outcome(
         check_name=check_name,
         table=f"raw.{table}",
         run_id=run_id,
         checked_at=now(),
-        results=run_suites(suites, frames),
-        rows_checked=len(frames["rows"]),
+        results=results,
+        rows_checked=rows_checked if row_wise else len(frames.get("rows", ())),
     )
     record(settings, outcome)
     if outcome.blocking_failures or _working_build_is_this_runs(settings, run_id):
