@@ -17,8 +17,8 @@ import json
 import math
 import os
 import warnings
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -298,41 +298,80 @@ CHUNK_ROWS = 1_000_000
 _ROW_WISE_TYPES = ("expect_column_values_to_", "expect_column_pair_values_")
 
 
-def _judges_rows_one_by_one(suite: Suite) -> bool:
-    """True when every rule's verdict on a frame is the sum of its verdicts on the frame's parts: row-wise
+def _judges_one_row_at_a_time(rule) -> bool:
+    """True when the rule's verdict on a frame is the sum of its verdicts on the frame's parts: row-wise
     expectations without `mostly` (a share) and without uniqueness (which needs every row at once)."""
     return (
-        suite.frame == "rows"
-        and suite.derive is None
-        and all(
-            rule.gx_type.startswith(_ROW_WISE_TYPES)
-            and "unique" not in rule.gx_type
-            and getattr(rule.expectation, "mostly", None) in (None, 1, 1.0)
-            for rule in suite.rules
-        )
+        rule.gx_type.startswith(_ROW_WISE_TYPES)
+        and "unique" not in rule.gx_type
+        and getattr(rule.expectation, "mostly", None) in (None, 1, 1.0)
     )
+
+
+def split_row_wise(suites: list[Suite]) -> tuple[list[Suite], list[Suite]]:
+    """(row-wise parts, the rest): the row-wise rules of a `rows` suite become a suite of their own, judged
+    chunk by chunk; uniqueness, shares and derived frames stay whole (reading only the columns they need)."""
+    row_parts: list[Suite] = []
+    rest: list[Suite] = []
+    for suite in suites:
+        if suite.frame != "rows" or suite.derive is not None:
+            rest.append(suite)
+            continue
+        row_rules = tuple(r for r in suite.rules if _judges_one_row_at_a_time(r))
+        other_rules = tuple(r for r in suite.rules if not _judges_one_row_at_a_time(r))
+        if row_rules:
+            row_parts.append(replace(suite, rules=row_rules))
+        if other_rules:
+            rest.append(replace(suite, rules=other_rules))
+    return row_parts, rest
+
+
+def judge(
+    suites: list[Suite],
+    whole_frames: Callable[[list[Suite]], dict[str, pd.DataFrame]],
+    row_chunks: Callable[[list[Suite]], Iterator[pd.DataFrame]],
+) -> tuple[list[RuleResult], int]:
+    """Every rule of `suites`, in their order, and the rows checked. Row-wise rules see the rows a chunk at a
+    time (`row_chunks` yields at least one frame, maybe empty), so no check holds a big table in one frame."""
+    row_parts, rest = split_row_wise(suites)
+    found: dict[tuple[str, str], RuleResult] = {}
+    frames = whole_frames(rest)
+    for suite in rest:
+        for result in validate_suite(suite, frames):
+            found[(suite.name, result.expectation)] = result
+    per_chunk: dict[str, list[list[RuleResult]]] = {suite.name: [] for suite in row_parts}
+    rows_checked = len(frames["rows"]) if "rows" in frames else 0
+    if row_parts:
+        rows_checked = 0
+        for chunk in row_chunks(row_parts):
+            rows_checked += len(chunk)
+            for suite in row_parts:
+                per_chunk[suite.name].append(validate(suite, chunk))
+        for suite in row_parts:
+            for result in merge_chunk_results(per_chunk[suite.name]):
+                found[(suite.name, result.expectation)] = result
+    return [found[(suite.name, rule.name)] for suite in suites for rule in suite.rules], rows_checked
 
 
 def raw_row_chunks(raw_dir: Path, table: str, run_id: str, suites: list[Suite]) -> Iterator[pd.DataFrame]:
     """This run's raw rows (only the columns the suites read), whole files at a time, about `CHUNK_ROWS` each."""
     from pipelines.ingest.runner import raw_schema
 
-    if not suites:
-        return
     schema = raw_schema(table)
-    needed = set().union(*(_needed_columns([s], "rows") for s in suites))
-    wanted = [c for c in schema if c in needed]
+    wanted = [c for c in schema if c in _needed_columns(suites, "rows")]
     pending: list[pl.DataFrame] = []
     size = 0
+    yielded = False
     for path in _loaded_paths(raw_dir, table, _run_ledger(raw_dir, table, run_id)):
         part = pl.read_parquet(path, columns=wanted)
         pending.append(part)
         size += part.height
         if size >= CHUNK_ROWS:
             yield pl.concat(pending, how="vertical_relaxed").to_pandas()
-            pending, size = [], 0
-    if size:
-        yield pl.concat(pending, how="vertical_relaxed").to_pandas()
+            pending, size, yielded = [], 0, True
+    if size or not yielded:
+        empty = pl.DataFrame(schema={c: schema[c] for c in wanted})
+        yield pl.concat(pending, how="vertical_relaxed").to_pandas() if pending else empty.to_pandas()
 
 
 def merge_chunk_results(chunks: list[list[RuleResult]]) -> list[RuleResult]:
@@ -390,8 +429,7 @@ def raw_frames(
     return {"rows": rows.to_pandas(), "delivery": delivery.to_pandas()}
 
 
-def mart_frames(con: duckdb.DuckDBPyConnection, model: str, published: Path, suites: list[Suite]) -> dict:
-    """The mart as built (`rows`, only the columns the suites read) and its row count against the last publish."""
+def _mart_columns(con: duckdb.DuckDBPyConnection, model: str, suites: list[Suite]) -> list[str]:
     existing = {
         name
         for (name,) in con.execute(
@@ -401,10 +439,40 @@ def mart_frames(con: duckdb.DuckDBPyConnection, model: str, published: Path, sui
     }
     if not existing:
         raise LookupError(f"marts.{model} does not exist in the working build; did the dbt step run?")
-    wanted = sorted(_needed_columns(suites, "rows") & existing) or sorted(existing)
-    rows = con.execute(f"select {', '.join(_quote(c) for c in wanted)} from marts.{_quote(model)}").df()
+    return sorted(_needed_columns(suites, "rows") & existing) or sorted(existing)
+
+
+def mart_frames(
+    con: duckdb.DuckDBPyConnection, model: str, published: Path, suites: list[Suite], *, with_rows: bool = True
+) -> dict:
+    """The mart as built (`rows`, only the columns the suites read, unless not `with_rows`) and its row count
+    against the last publish."""
+    wanted = _mart_columns(con, model, suites)
     (built,) = con.execute(f"select count(*) from marts.{_quote(model)}").fetchall()[0]
-    return {"rows": rows, "row_count": row_count_frame(built, published_row_count(published, model))}
+    frames = {"row_count": row_count_frame(built, published_row_count(published, model))}
+    if with_rows:
+        frames["rows"] = con.execute(f"select {', '.join(_quote(c) for c in wanted)} from marts.{_quote(model)}").df()
+    return frames
+
+
+_VECTORS_PER_CHUNK = CHUNK_ROWS // 2048  # DuckDB hands results over in vectors of 2 048 rows
+
+
+def mart_row_chunks(con: duckdb.DuckDBPyConnection, model: str, suites: list[Suite]) -> Iterator[pd.DataFrame]:
+    """The mart's rows (only the columns the suites read) about `CHUNK_ROWS` at a time; at least one frame."""
+    wanted = _mart_columns(con, model, suites)
+    cursor = con.cursor()  # the chunks stream while the caller may query `con`
+    cursor.execute(f"select {', '.join(_quote(c) for c in wanted)} from marts.{_quote(model)}")
+    first = True
+    while True:
+        chunk = cursor.fetch_df_chunk(_VECTORS_PER_CHUNK)
+        if len(chunk) == 0 and not first:
+            break
+        first = False
+        yield chunk
+        if len(chunk) == 0:
+            break
+    cursor.close()
 
 
 def row_count_frame(rows_built: int, rows_published: int | None) -> pd.DataFrame:
@@ -462,31 +530,20 @@ def check_raw(settings: Settings, table: str, run_id: str, check_name: str) -> O
     Suites whose every rule judges one row at a time run over the batch in chunks of at most `CHUNK_ROWS` rows,
     so a first load of years of history never sits in one pandas frame (the run's memory budget, benchmarks/).
     """
-    suites = raw_suites(table)
-    row_wise = [s for s in suites if _judges_rows_one_by_one(s)]
-    whole = [s for s in suites if s not in row_wise]
-    frames = raw_frames(settings.raw_dir, table, run_id, whole, with_rows=any(s.frame == "rows" for s in whole))
-    by_suite: dict[int, list[RuleResult]] = {id(s): validate_suite(s, frames) for s in whole}
-    chunk_results: dict[int, list[list[RuleResult]]] = {id(s): [] for s in row_wise}
-    rows_checked = 0
-    for chunk in raw_row_chunks(settings.raw_dir, table, run_id, row_wise):
-        rows_checked += len(chunk)
-        for suite in row_wise:
-            chunk_results[id(suite)].append(validate(suite, chunk))
-    if row_wise and rows_checked == 0:  # an empty batch still gets one (passing) verdict per rule
-        empty = raw_frames(settings.raw_dir, table, run_id, row_wise)["rows"]
-        for suite in row_wise:
-            chunk_results[id(suite)].append(validate(suite, empty))
-    for suite in row_wise:
-        by_suite[id(suite)] = merge_chunk_results(chunk_results[id(suite)])
-    results = [result for suite in suites for result in by_suite[id(suite)]]
+    results, rows_checked = judge(
+        raw_suites(table),
+        lambda whole: raw_frames(
+            settings.raw_dir, table, run_id, whole, with_rows=any(s.frame == "rows" for s in whole)
+        ),
+        lambda row_wise: raw_row_chunks(settings.raw_dir, table, run_id, row_wise),
+    )
     outcome = Outcome(
         check_name=check_name,
         table=f"raw.{table}",
         run_id=run_id,
         checked_at=now(),
         results=results,
-        rows_checked=rows_checked if row_wise else len(frames.get("rows", ())),
+        rows_checked=rows_checked,
     )
     record(settings, outcome)
     if outcome.blocking_failures or _working_build_is_this_runs(settings, run_id):
@@ -501,14 +558,20 @@ def check_mart(settings: Settings, model: str, run_id: str, check_name: str) -> 
         raise FileNotFoundError(f"no working build at {settings.build_path}: the dbt step has not run")
     con = duckdb.connect(str(settings.build_path))
     try:
-        frames = mart_frames(con, model, settings.warehouse, suites)
+        results, rows_checked = judge(
+            suites,
+            lambda whole: mart_frames(
+                con, model, settings.warehouse, whole, with_rows=any(s.frame == "rows" for s in whole)
+            ),
+            lambda row_wise: mart_row_chunks(con, model, row_wise),
+        )
         outcome = Outcome(
             check_name=check_name,
             table=f"marts.{model}",
             run_id=run_id,
             checked_at=now(),
-            results=run_suites(suites, frames),
-            rows_checked=len(frames["rows"]),
+            results=results,
+            rows_checked=rows_checked,
         )
         record(settings, outcome)
         write_history(con, quality_dir(settings))

@@ -37,7 +37,8 @@ def _events(n: int) -> pd.DataFrame:
 
 def test_chunked_verdicts_equal_the_whole_frames_verdict() -> None:
     (suite,) = [s for s in quality.raw_suites("gov_services") if s.frame == "rows"]
-    assert quality._judges_rows_one_by_one(suite)
+    row_parts, rest = quality.split_row_wise([suite])
+    assert [len(p.rules) for p in row_parts] == [len(suite.rules)] and rest == []
     frame = _events(400)
     whole = quality.validate(suite, frame)
     parts = [frame.iloc[start : start + 130].reset_index(drop=True) for start in range(0, len(frame), 130)]
@@ -47,9 +48,32 @@ def test_chunked_verdicts_equal_the_whole_frames_verdict() -> None:
     assert {"case_id_not_null", "channel_known", "visits_non_negative", "applicant_id_pseudonym_is_pseudonym"} <= failed
     assert all(r.element_count == 400 for r in merged)
 
+    judged, rows = quality.judge([suite], lambda _rest: {}, lambda _row_wise: iter(parts))
+    assert rows == 400 and [r.as_dict() for r in judged] == [r.as_dict() for r in whole]
 
-def test_suites_needing_every_row_at_once_are_not_chunked() -> None:
+
+def test_uniqueness_is_judged_on_the_whole_column_and_the_rest_chunk_by_chunk() -> None:
+    (suite,) = [s for s in quality.mart_suites("fct_gov_service_cases") if s.frame == "rows"]
+    _row_parts, rest = quality.split_row_wise([suite])
+    assert [rule.gx_type for s in rest for rule in s.rules] == ["expect_column_values_to_be_unique"]
+    assert rest[0].base_columns() == {"case_id"}  # the whole-table part reads one column, not the mart
+    frame = pd.DataFrame({"case_id": ["C1", "C2", "C2", "C3"], "visits": [0, -1, 2, 1]})
+    seen = []
+
+    def whole(parts):
+        seen.append(sorted(parts[0].base_columns()))
+        return {"rows": frame[["case_id"]]}
+
+    judged, rows = quality.judge(
+        [suite], whole, lambda _row_wise: iter([frame.iloc[:2], frame.iloc[2:].reset_index(drop=True)])
+    )
+    assert seen == [["case_id"]] and rows == 4
+    assert [r.expectation for r in judged] == [rule.name for rule in suite.rules]  # the suite's own order
+    verdicts = {r.expectation: (r.passed, r.unexpected_count) for r in judged}
+    assert verdicts["case_id_unique"] == (False, 2) and verdicts["visits_non_negative"] == (False, 1)
+
+
+def test_delivery_suites_stay_whole() -> None:
     delivery = [s for s in quality.raw_suites("gov_services") if s.frame == "delivery"]
-    assert delivery and not any(quality._judges_rows_one_by_one(s) for s in delivery)
-    for model in ("fct_gov_service_cases", "indicator_values"):  # uniqueness and row counts see the whole mart
-        assert not all(quality._judges_rows_one_by_one(s) for s in quality.mart_suites(model))
+    row_parts, rest = quality.split_row_wise(delivery)
+    assert delivery and row_parts == [] and rest == delivery
