@@ -2,15 +2,19 @@
 
 A file is first checked whole (gzip intact, UTF-8 throughout, not empty) so that a rejected file yields no rows at
 all; then it is read again in batches of at most `BATCH_LINES` lines, so memory stays bounded by one batch however
-big a yearly volume gets. Within a batch every line is decoded once in Python (orjson when the environment has it);
-typing and the rules are then column-wise polars.
+big a yearly volume gets. Within a batch the plain lines (see `split_plain`) are recognised by a strict pattern and
+typed column-wise by an in-memory DuckDB; every other line is decoded once in Python (orjson when the environment
+has it), which stays the authority: both give identical rows. Typing and the rules are then column-wise polars.
 """
 
 from __future__ import annotations
 
 import codecs
+import functools
 import gzip
 import json
+import re
+import threading
 import zlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -262,7 +266,7 @@ def show(value: Any) -> str:
 
 
 def _no_offence(name: str, length: int) -> pl.Series:
-    return pl.Series(f"__bad_{name}", [None] * length, dtype=pl.String)
+    return pl.repeat(None, length, dtype=pl.String, eager=True).alias(f"__bad_{name}")
 
 
 def text_column(name: str, values: list[Any], *, strict_id: bool = False) -> tuple[pl.Series, pl.Series]:
@@ -367,16 +371,19 @@ _UTC_TO_SHANGHAI = timedelta(hours=8)  # fixed +08:00, as timeparse.SHANGHAI (no
 _UNPARSEABLE = object()
 
 
-def timestamp_column(name: str, values: list[Any], cache: dict[str, Any]) -> tuple[pl.Series, pl.Series]:
+def timestamp_column(name: str, values: list[Any] | pl.Series, cache: dict[str, Any]) -> tuple[pl.Series, pl.Series]:
     """ISO 8601 text → naive Asia/Shanghai `Datetime("us")`; empty or null is absent; anything else offends.
 
     The common shape is parsed by polars; the rest row by row through `try_parse_iso`, with `cache` (text →
     parse, kept for one file) because re-sent records repeat their timestamps.
     """
-    try:
-        texts = pl.Series(name, values, dtype=pl.String, strict=True)
-    except TypeError:
-        texts = pl.Series(name, [v if isinstance(v, str) else None for v in values], dtype=pl.String)
+    if isinstance(values, pl.Series):  # the fast path's column: strings or null only
+        texts = values.alias(name)
+    else:
+        try:
+            texts = pl.Series(name, values, dtype=pl.String, strict=True)
+        except TypeError:
+            texts = pl.Series(name, [v if isinstance(v, str) else None for v in values], dtype=pl.String)
     frame = pl.DataFrame({"t": texts})
     fast = frame.select(
         pl.when(pl.col("t").str.contains(_FAST_ISO))
@@ -390,15 +397,19 @@ def timestamp_column(name: str, values: list[Any], cache: dict[str, Any]) -> tup
         .alias(name)
     ).to_series()
     fast = fast + _UTC_TO_SHANGHAI
-    delivered = pl.Series([v is not None for v in values], dtype=pl.Boolean)
+    if isinstance(values, pl.Series):
+        delivered = values.is_not_null()
+    else:
+        delivered = pl.Series([v is not None for v in values], dtype=pl.Boolean)
     leftover = (fast.is_null() & delivered).arg_true().to_list()
     offending: list[str | None] = [None] * len(values)
     if leftover:
         if len(cache) > 500_000:
             cache.clear()
         parsed_rows: list[datetime | None] = []
-        for i in leftover:
-            v = values[i]
+        left_values = values.gather(leftover).to_list() if isinstance(values, pl.Series) else None
+        for j, i in enumerate(leftover):
+            v = values[i] if left_values is None else left_values[j]
             if isinstance(v, str):
                 if v in cache:
                     parsed = cache[v]
@@ -418,6 +429,151 @@ def timestamp_column(name: str, values: list[Any], cache: dict[str, Any]) -> tup
 def pseudonym_column(name: str, values: Iterable[Any], pseudonymise: Pseudonymiser) -> pl.Series:
     """Personal values → keyed pseudonyms; the clear value never enters a frame."""
     return pl.Series(name, [None if v is None else pseudonymise(v) for v in values], dtype=pl.String)
+
+
+# --------------------------------------------------------------------------------------------- the plain-line fast path
+# Almost every delivered line is "plain": an object whose keys are all known, each at most once, and whose values
+# are null or exactly the simple JSON type the field expects. A strict pattern (polars regex, the exact JSON grammar
+# of that subset) recognises them, an in-memory DuckDB types them column-wise (json_transform), orjson reads their
+# escaped strings; every other line goes through `decode_batch` and the list builders above, which stay the
+# authority. Both give identical rows (tests/ingest/test_json_fast_path.py).
+
+FAST_PATH = True  # tests switch it off to compare against the Python path
+
+_WS = r"[ \t]*"  # JSON whitespace but CR (a lone CR stays in a line): such lines just take the Python path
+# Strings: no raw control character; escapes as JSON allows, but no surrogate escape (orjson rejects a lone one).
+_STR = r'"(?:[^"\\\x00-\x1f]|\\["\\/bfnrt]|\\u(?:[0-9a-cA-Ce-fE-F][0-9a-fA-F]{3}|[dD][0-7][0-9a-fA-F]{2}))*"'
+_INT = r"(?:0|-?[1-9][0-9]{0,17})"  # fits Int64; no -0 (Python reads 0)
+_NUM = r"(?:(?:0|-?[1-9][0-9]{0,15})(?:\.[0-9]{1,17})?|-0\.[0-9]{1,17})"  # no exponent, no -0 integer
+_TOKENS = {  # field kind → the JSON values a plain line may hold there
+    "text": f"{_STR}|{_INT}|null",  # strings, or integers kept as their digits (ids included)
+    "str": f"{_STR}|null",  # timestamps and personal fields: strings only
+    "int": f"{_INT}|null",
+    "num": f"{_NUM}|null",
+}
+
+
+@functools.cache
+def _plain_query(kinds: tuple[tuple[str, str], ...]) -> tuple[str, str, str]:
+    """(the gate: a regex true exactly for the plain grammar, the DuckDB query typing the gated lines, the DuckDB
+    query counting the distinct known keys present)."""
+    # No space before a colon (what serialisers write), so `":` counts the keys below.
+    member = "|".join(f'"{re.escape(k)}":{_WS}(?:{_TOKENS[kind]})' for k, kind in kinds)
+    member = f"(?:{member})"
+    gate = f"^{_WS}\\{{{_WS}(?:{member}(?:{_WS},{_WS}{member})*)?{_WS}\\}}{_WS}$"
+    types = {"text": "VARCHAR", "str": "VARCHAR", "int": "BIGINT", "num": "DOUBLE"}
+    spec = json.dumps({k: types[kind] for k, kind in kinds})
+    paths = ", ".join(f"'$.\"{k}\"'" for k, _ in kinds)
+    typed = f"SELECT source_row, unnest(json_transform(line, '{spec}')) FROM __plain_lines"
+    present = f"SELECT list_sum(json_exists(line, [{paths}])::INTEGER[]) AS present FROM __plain_lines"
+    return gate, typed, present
+
+
+_duck = threading.local()
+
+
+def _duckdb(query: str, lines: pl.DataFrame) -> pl.DataFrame:
+    """`query` over `lines` (as table __plain_lines) in an in-memory DuckDB of this thread (never the warehouse),
+    single-threaded like the rest of ingestion."""
+    con = getattr(_duck, "con", None)
+    if con is None:
+        import duckdb
+
+        con = _duck.con = duckdb.connect(":memory:", config={"threads": 1})
+    con.register("__plain_lines", lines.to_arrow())
+    try:
+        result = pl.from_arrow(con.sql(query).to_arrow_table())
+    finally:
+        con.unregister("__plain_lines")
+    assert isinstance(result, pl.DataFrame)
+    return result
+
+
+def split_plain(
+    batch: list[tuple[int, str]], kinds: dict[str, str]
+) -> tuple[pl.DataFrame | None, list[tuple[int, str]]]:
+    """(plain lines as a typed frame with `source_row` and one column per field, the other lines).
+
+    Kinds: "text" (string, or integer kept as its digits → String), "str" (string → String), "int" (→ Int64),
+    "num" (→ Float64); null and absent are null. A string holding an escape is read by orjson itself.
+    A line is plain when the gate passes (valid JSON of that shape, known keys only) and no key repeats.
+    """
+    if not FAST_PATH or not batch:
+        return None, batch
+    gate, typed_query, present_query = _plain_query(tuple(kinds.items()))
+    numbers, texts = zip(*batch, strict=True)
+    frame = pl.DataFrame({"source_row": pl.Series(numbers, dtype=pl.Int64), "line": pl.Series(texts, dtype=pl.String)})
+    gated = frame.filter(pl.col("line").str.contains(gate))
+    if not gated.height:
+        return None, batch
+    # Every key is `"name":`, and a string can only add `\":`: the count is at least the number
+    # of keys. When it equals the number of distinct keys present, no key repeats (DuckDB would keep the first
+    # copy, orjson the last). Most lines have no explicit null: there, the non-null fields already are that number.
+    keys = gated.select(pl.col("line").str.count_matches('":', literal=True)).to_series()
+    try:
+        typed = _duckdb(typed_query, gated)
+        aligned = typed["source_row"] == gated["source_row"]  # DuckDB keeps the order; checked all the same
+        non_null = typed.select(pl.sum_horizontal([pl.col(k).is_not_null() for k in kinds])).to_series()
+        plain_mask = aligned & (keys == non_null)
+        unsure = (aligned & ~plain_mask).arg_true()
+        if unsure.len():
+            present = _duckdb(present_query, gated[unsure])["present"]
+            plain_mask = plain_mask.scatter(unsure, keys.gather(unsure) == present)
+    except Exception:  # DuckDB refusing a line must never lose it: the Python path takes the whole batch
+        return None, batch
+    plain = typed.filter(plain_mask)
+    plain = plain.with_columns(*(pl.col(name).cast(_DTYPES[kind]) for name, kind in kinds.items()))
+    plain_rows = set(plain["source_row"].to_list()) if plain.height < len(batch) else None
+    rest = [] if plain_rows is None else [item for item in batch if item[0] not in plain_rows]
+    plain_lines = gated.filter(plain_mask)["line"]
+    escaped = plain_lines.str.contains("\\", literal=True).arg_true()
+    if escaped.len():
+        plain = _read_escaped(plain, plain_lines.gather(escaped).to_list(), escaped, kinds)
+    return plain, rest
+
+
+_DTYPES = {"text": pl.String(), "str": pl.String(), "int": pl.Int64(), "num": pl.Float64()}
+
+
+def _read_escaped(plain: pl.DataFrame, lines: list[str], rows: pl.Series, kinds: dict[str, str]) -> pl.DataFrame:
+    """Strings of the lines holding an escape, decoded by orjson (the Python path's own decoder)."""
+    objects = [_loads(line) for line in lines]
+    columns = []
+    for name, kind in kinds.items():
+        if kind not in ("text", "str"):
+            continue
+        values = [None if (v := obj.get(name)) is None else v if isinstance(v, str) else str(v) for obj in objects]
+        columns.append(plain[name].scatter(rows, pl.Series(values, dtype=pl.String)))
+    return plain.with_columns(columns)
+
+
+def text_series(name: str, values: pl.Series) -> tuple[pl.Series, pl.Series]:
+    """`text_column` for the fast path's String column."""
+    stripped = values.alias(name).str.strip_chars()
+    return stripped.set(stripped == "", None), _no_offence(name, len(values))
+
+
+def no_offence(name: str, length: int) -> pl.Series:
+    return _no_offence(name, length)
+
+
+def map_unique(name: str, values: pl.Series, function: Callable[[Any], Any], dtype: pl.DataType) -> pl.Series:
+    """`function` applied to the non-null values (null stays null), to each distinct value once when they repeat."""
+    rows = values.is_not_null().arg_true()
+    delivered = values.gather(rows)
+    distinct = delivered.unique()
+    if not distinct.len():
+        return pl.repeat(None, len(values), dtype=dtype, eager=True).alias(name)
+    if 2 * distinct.len() > delivered.len():  # mostly distinct: mapping back would cost more than it saves
+        mapped = pl.Series([function(v) for v in delivered.to_list()], dtype=dtype)
+        return pl.repeat(None, len(values), dtype=dtype, eager=True).scatter(rows, mapped).alias(name)
+    mapped = pl.Series([function(v) for v in distinct.to_list()], dtype=dtype)
+    return values.replace_strict(distinct, mapped, return_dtype=dtype).alias(name)
+
+
+def pseudonym_series(name: str, values: pl.Series, pseudonymise: Pseudonymiser) -> pl.Series:
+    """`pseudonym_column` for the fast path's String column, each distinct value pseudonymised once."""
+    return map_unique(name, values, pseudonymise, pl.String())
 
 
 # --------------------------------------------------------------------------------------------- rules and output
