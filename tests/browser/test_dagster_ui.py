@@ -71,9 +71,11 @@ def test_asset_graph_renders_offline(webserver):
         page = browser.new_page(viewport={"width": 1600, "height": 1000})
         page.on(
             "request",
-            lambda request: outside.append(request.url)
-            if not request.url.startswith((webserver, "data:", "blob:", "about:"))
-            else None,
+            lambda request: (
+                outside.append(request.url)
+                if not request.url.startswith((webserver, "data:", "blob:", "about:"))
+                else None
+            ),
         )
         page.goto(f"{webserver}/asset-groups", wait_until="networkidle", timeout=120_000)
         SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
