@@ -186,11 +186,15 @@ def _innostat_run(landing: Path, warehouse: Path, run_dir: Path, name: str) -> d
     return {**asdict(result), **json.loads(timings.read_text())}
 
 
-def _baseline(module: str, landing: Path, out: Path, run_dir: Path) -> dict:
-    command = [sys.executable, "-m", f"benchmarks.baselines.{module}", "--landing", str(landing), "--out", str(out)]
+BASELINE_MODULES = {"duckdb_sql": "duckdb_sql", "pandas": "pandas_indicators"}  # name → benchmarks/baselines/
+
+
+def _baseline(name: str, landing: Path, out: Path, run_dir: Path) -> dict:
+    module = f"benchmarks.baselines.{BASELINE_MODULES[name]}"
+    command = [sys.executable, "-m", module, "--landing", str(landing), "--out", str(out)]
     result = measure(command, run_dir / f"{out.stem}.log")
     if result.exit_code != 0:
-        raise SystemExit(f"bench: baseline {module} failed with exit {result.exit_code}; see {result.log}")
+        raise SystemExit(f"bench: baseline {name} failed with exit {result.exit_code}; see {result.log}")
     return asdict(result)
 
 
@@ -420,6 +424,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.repeat:
         size = Size(**{**asdict(size), "repeat": args.repeat})
     baselines = [b for b in args.baselines.split(",") if b]
+    if unknown := set(baselines) - set(BASELINE_MODULES):
+        parser.error(f"unknown baseline(s) {', '.join(sorted(unknown))}; choose from {', '.join(BASELINE_MODULES)}")
     host = machine()
     landing = prepare_landing(size, args.work)
     facts = landing_facts(landing)

@@ -9,7 +9,9 @@ partitioned by month and incremental: the partition range reaches dbt as --vars 
 
 import json
 import os
+import shutil
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import dagster as dg
@@ -51,6 +53,25 @@ def failed_dbt_nodes(invocation) -> str:
     return "; ".join(failed) or "see the dbt output above"
 
 
+def share_partial_parse(target_path: Path) -> None:
+    """Offer this invocation's parse to the next one.
+
+    dagster-dbt gives every invocation its own target folder, seeded with `dbt_project/target/partial_parse.msgpack`.
+    That file comes from `dbt parse` without a build path, and dbt parses everything again (~10 s) when the profile
+    differs — which it does in every run, since the profile names the warehouse's build file. Handing the parse of a
+    run's first invocation to the next lets dbt skip parsing whenever profile and vars match (dbt checks that
+    itself, so a parse from another warehouse only costs the full parse it would have done anyway). Invocations
+    with --vars are not shared: their parse would not match the others'.
+    """
+    produced = target_path / "partial_parse.msgpack"
+    if not produced.exists():
+        return
+    shared = dbt_project.project_dir / "target" / "partial_parse.msgpack"
+    tmp = shared.with_name(f".{shared.name}.{os.getpid()}.tmp")
+    shutil.copyfile(produced, tmp)
+    os.replace(tmp, shared)  # atomic: a concurrent reader copies the old file or the new one
+
+
 def _run_dbt(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource, args: list[str]):
     """dbt build into this run's working file; a DuckDB lock held by another process is retried with backoff."""
     warehouse.export_env()
@@ -61,6 +82,8 @@ def _run_dbt(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: 
     command = ["build", "--exclude-resource-type", "unit_test", *args]
     invocation = dbt.cli(command, context=context, raise_on_error=False)
     yield from invocation.stream()
+    if "--vars" not in args:
+        share_partial_parse(invocation.target_path)
     if not invocation.is_successful():
         failed = failed_dbt_nodes(invocation)
         if any(marker in failed for marker in LOCK_ERRORS):
