@@ -80,14 +80,17 @@ valid_ratings as (
         case_id,
         occurred_at as rated_at,
         rating,
-        row_number() over latest_first as latest_rank,
-        count(*) over (latest_first rows between unbounded preceding and unbounded following) as rating_count
+        row_number() over (
+            partition by case_id
+            order by occurred_at desc, delivered_at desc, source_file desc, source_row desc
+        ) as latest_rank,
+        count(*) over (
+            partition by case_id
+            order by occurred_at desc, delivered_at desc, source_file desc, source_row desc
+            rows between unbounded preceding and unbounded following
+        ) as rating_count
     from events
     where event_type = 'rated' and rating is not null
-    window latest_first as (
-        partition by case_id
-        order by occurred_at desc, delivered_at desc, source_file desc, source_row desc
-    )
 ),
 
 latest_ratings as (

@@ -23,16 +23,17 @@ events as (
 ranked as (
     select
         *,
-        row_number() over delivery_order as delivery_rank,
-        -- the whole partition, but over the same sort as the rank: one sort of the events, not two
+        row_number() over (
+            partition by event_id
+            order by delivered_at asc, source_file asc, source_row asc
+        ) as delivery_rank,
+        -- the whole partition, but with the rank's order: one sort of the events, not two
         count(*) over (
-            delivery_order rows between unbounded preceding and unbounded following
+            partition by event_id
+            order by delivered_at asc, source_file asc, source_row asc
+            rows between unbounded preceding and unbounded following
         ) as copies_delivered
     from events
-    window delivery_order as (
-        partition by event_id
-        order by delivered_at asc, source_file asc, source_row asc
-    )
 ),
 
 first_copies as (
