@@ -16,7 +16,7 @@ from pipelines.ingest.jsonlines import (
     DecodedBatch,
     apply_rules,
     cut,
-    decode_batch,
+    frame_of_batch,
     int_column,
     iter_line_batches,
     no_offence,
@@ -24,7 +24,6 @@ from pipelines.ingest.jsonlines import (
     pseudonym_column,
     pseudonym_series,
     quarantine_rows,
-    split_plain,
     text_column,
     text_series,
     timestamp_column,
@@ -126,12 +125,15 @@ class GovServicesParser:
             yield self._parse_batch(batch, ctx, cache)
 
     def _parse_batch(self, batch: list[tuple[int, str]], ctx: FileContext, cache: dict) -> ParsedBatch:
-        plain, rest = split_plain(batch, KINDS)
-        decoded = decode_batch(rest, FIELDS, PERSONAL_FIELDS, ctx.pseudonymise)
-        frame = self._decoded_frame(decoded, ctx, cache)
-        if plain is not None and plain.height:
-            frame = pl.concat([self._plain_frame(plain, ctx, cache), frame]).sort("source_row")
-            decoded.lines = dict(batch)
+        frame, decoded = frame_of_batch(
+            batch,
+            KINDS,
+            FIELDS,
+            PERSONAL_FIELDS,
+            ctx.pseudonymise,
+            plain_frame=lambda plain: self._plain_frame(plain, ctx, cache),
+            decoded_frame=lambda decoded: self._decoded_frame(decoded, ctx, cache),
+        )
         valid, quarantined = apply_rules(frame, _rules())
         valid = valid.select([*COLUMNS, "source_row", "source_sheet"])
         return ParsedBatch(

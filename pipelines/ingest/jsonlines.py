@@ -212,6 +212,27 @@ def decode_batch(
     return DecodedBatch(values, extras, rows, dict(batch), rejected)
 
 
+def frame_of_batch(
+    batch: list[tuple[int, str]],
+    kinds: dict[str, str],
+    known: tuple[str, ...],
+    personal: tuple[str, ...],
+    pseudonymise: Pseudonymiser,
+    plain_frame: Callable[[pl.DataFrame], pl.DataFrame],
+    decoded_frame: Callable[[DecodedBatch], pl.DataFrame],
+) -> tuple[pl.DataFrame, DecodedBatch]:
+    """A feed's typed frame of one batch, in line order: plain lines through the column-wise path
+    (`plain_frame`), the rest decoded line by line (`decoded_frame`). The DecodedBatch returned knows every
+    line's text, so `quarantine_rows` can rebuild the raw of any row, plain or not."""
+    plain, rest = split_plain(batch, kinds)
+    decoded = decode_batch(rest, known, personal, pseudonymise)
+    frame = decoded_frame(decoded)
+    if plain is not None and plain.height:
+        frame = pl.concat([plain_frame(plain), frame]).sort("source_row")
+        decoded.lines = dict(batch)
+    return frame, decoded
+
+
 def scrub_value(value: Any, personal: tuple[str, ...], pseudonymise: Pseudonymiser) -> Any:
     """Pseudonymise personal keys at any depth, and anything shaped like an ID number or a phone elsewhere.
 

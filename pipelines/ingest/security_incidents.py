@@ -19,8 +19,8 @@ from pipelines.ingest.jsonlines import (
     DecodedBatch,
     apply_rules,
     cut,
-    decode_batch,
     float_column,
+    frame_of_batch,
     iter_line_batches,
     map_unique,
     no_offence,
@@ -28,7 +28,6 @@ from pipelines.ingest.jsonlines import (
     pseudonym_column,
     pseudonym_series,
     quarantine_rows,
-    split_plain,
     text_column,
     text_series,
     timestamp_column,
@@ -165,12 +164,15 @@ class SecurityIncidentsParser:
             yield self._parse_batch(batch, ctx, cache, rules)
 
     def _parse_batch(self, batch: list[tuple[int, str]], ctx: FileContext, cache: dict, rules: list) -> ParsedBatch:
-        plain, rest = split_plain(batch, KINDS)
-        decoded = decode_batch(rest, FIELDS, PERSONAL_FIELDS, ctx.pseudonymise)
-        frame = self._decoded_frame(decoded, ctx, cache)
-        if plain is not None and plain.height:
-            frame = pl.concat([self._plain_frame(plain, ctx, cache), frame]).sort("source_row")
-            decoded.lines = dict(batch)
+        frame, decoded = frame_of_batch(
+            batch,
+            KINDS,
+            FIELDS,
+            PERSONAL_FIELDS,
+            ctx.pseudonymise,
+            plain_frame=lambda plain: self._plain_frame(plain, ctx, cache),
+            decoded_frame=lambda decoded: self._decoded_frame(decoded, ctx, cache),
+        )
         valid, quarantined = apply_rules(frame, rules)
         return ParsedBatch(
             valid=valid.select([*COLUMNS, "source_row", "source_sheet"]),
