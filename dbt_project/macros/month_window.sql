@@ -1,9 +1,12 @@
--- The month window of an incremental run. Dagster passes the partition range as
--- --vars '{"min_month": "2021-01", "max_month": "2021-06"}' (Asia/Shanghai months); without vars every month
--- is in the window. Written as a timestamp range on the raw column so Parquet row groups can be skipped.
+-- The month window of an incremental run (Asia/Shanghai months, e.g. 2021-01 … 2021-06). Dagster passes the
+-- partition range in the environment (INNOSTAT_MIN_MONTH, INNOSTAT_MAX_MONTH) rather than as --vars, so every
+-- dbt invocation of a run reuses one parse (vars are part of what a partial parse must match; an env var read
+-- only when an incremental model compiles is not). --vars '{"min_month": …, "max_month": …}' still works by
+-- hand. Without either, every month is in the window. Written as a timestamp range on the raw column so
+-- Parquet row groups can be skipped.
 {% macro in_month_window(timestamp_column) %}
-    {%- set min_month = var('min_month', none) -%}
-    {%- set max_month = var('max_month', none) -%}
+    {%- set min_month = var('min_month', env_var('INNOSTAT_MIN_MONTH', '')) or none -%}
+    {%- set max_month = var('max_month', env_var('INNOSTAT_MAX_MONTH', '')) or none -%}
     {%- if min_month is none and max_month is none -%}
         (1 = 1)
     {%- else -%}

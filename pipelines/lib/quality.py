@@ -28,7 +28,7 @@ import polars as pl
 
 from pipelines.lib.settings import Settings
 from pipelines.lib.timeparse import SHANGHAI
-from pipelines.lib.warehouse import prepare_build
+from pipelines.lib.warehouse import duckdb_memory_limit, prepare_build
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -326,15 +326,55 @@ def split_row_wise(suites: list[Suite]) -> tuple[list[Suite], list[Suite]]:
     return row_parts, rest
 
 
+def _judges_by_repeated_values(rule) -> bool:
+    """True for a single-column uniqueness rule without `mostly`: only the rows whose value repeats decide it."""
+    return rule.gx_type == "expect_column_values_to_be_unique" and getattr(rule.expectation, "mostly", None) in (
+        None,
+        1,
+        1.0,
+    )
+
+
+def split_unique(suites: list[Suite]) -> tuple[list[Suite], list[Suite]]:
+    """(uniqueness parts, the rest): each single-column uniqueness rule of a `rows` suite becomes a suite of its
+    own, judged on the rows whose value repeats (which the database finds without handing over the column)."""
+    unique_parts: list[Suite] = []
+    rest: list[Suite] = []
+    for suite in suites:
+        if suite.frame != "rows" or suite.derive is not None:
+            rest.append(suite)
+            continue
+        unique_parts.extend(replace(suite, rules=(r,)) for r in suite.rules if _judges_by_repeated_values(r))
+        others = tuple(r for r in suite.rules if not _judges_by_repeated_values(r))
+        if others:
+            rest.append(replace(suite, rules=others))
+    return unique_parts, rest
+
+
 def judge(
     suites: list[Suite],
     whole_frames: Callable[[list[Suite]], dict[str, pd.DataFrame]],
     row_chunks: Callable[[list[Suite]], Iterator[pd.DataFrame]],
+    repeated_values: Callable[[str, list[str]], tuple[pd.DataFrame, int]] | None = None,
 ) -> tuple[list[RuleResult], int]:
     """Every rule of `suites`, in their order, and the rows checked. Row-wise rules see the rows a chunk at a
-    time (`row_chunks` yields at least one frame, maybe empty), so no check holds a big table in one frame."""
-    row_parts, rest = split_row_wise(suites)
+    time (`row_chunks` yields at least one frame, maybe empty), so no check holds a big table in one frame.
+
+    With `repeated_values(column, columns)` (the rows whose `column` value repeats, with `columns`, and the
+    table's row count), uniqueness rules are judged on those rows only: same verdict, count and sample."""
     found: dict[tuple[str, str], RuleResult] = {}
+    if repeated_values is not None:
+        unique_parts, suites_left = split_unique(suites)
+        for suite in unique_parts:
+            (rule,) = suite.rules
+            (column,) = rule.columns()
+            wanted = [column, *(c for c in suite.index_columns if c != column)]
+            frame, rows = repeated_values(column, wanted)
+            (result,) = validate(suite, frame)
+            found[(suite.name, rule.name)] = replace(result, element_count=rows)
+    else:
+        suites_left = suites
+    row_parts, rest = split_row_wise(suites_left)
     frames = whole_frames(rest)
     for suite in rest:
         for result in validate_suite(suite, frames):
@@ -458,11 +498,19 @@ def mart_frames(
 _VECTORS_PER_CHUNK = CHUNK_ROWS // 2048  # DuckDB hands results over in vectors of 2 048 rows
 
 
-def mart_row_chunks(con: duckdb.DuckDBPyConnection, model: str, suites: list[Suite]) -> Iterator[pd.DataFrame]:
-    """The mart's rows (only the columns the suites read) about `CHUNK_ROWS` at a time; at least one frame."""
-    wanted = _mart_columns(con, model, suites)
+def mart_row_chunks(
+    con: duckdb.DuckDBPyConnection, model: str, suites: list[Suite], *, except_in: str | None = None
+) -> Iterator[pd.DataFrame]:
+    """The mart's rows (only the columns the suites read) about `CHUNK_ROWS` at a time; at least one frame.
+
+    With `except_in` (an attached database), only the rows that are not already in that database's copy of the
+    mart, as a multiset over the columns read: the rows a row-wise rule has not judged yet."""
+    wanted = ", ".join(_quote(c) for c in _mart_columns(con, model, suites))
+    query = f"select {wanted} from marts.{_quote(model)}"
+    if except_in is not None:
+        query += f" except all select {wanted} from {except_in}.marts.{_quote(model)}"
     cursor = con.cursor()  # the chunks stream while the caller may query `con`
-    cursor.execute(f"select {', '.join(_quote(c) for c in wanted)} from marts.{_quote(model)}")
+    cursor.execute(query)
     first = True
     while True:
         chunk = cursor.fetch_df_chunk(_VECTORS_PER_CHUNK)
@@ -473,6 +521,19 @@ def mart_row_chunks(con: duckdb.DuckDBPyConnection, model: str, suites: list[Sui
         if len(chunk) == 0:
             break
     cursor.close()
+
+
+def mart_repeated_values(con: duckdb.DuckDBPyConnection, model: str, column: str, columns: list[str]):
+    """The rows of marts.<model> whose `column` value occurs more than once (nulls never repeat, as in GX), and
+    the mart's row count: all a uniqueness rule needs, without reading the whole column into pandas."""
+    table = f"marts.{_quote(model)}"
+    key = _quote(column)
+    frame = con.execute(
+        f"select {', '.join(_quote(c) for c in columns)} from {table} "
+        f"where {key} in (select {key} from {table} where {key} is not null group by {key} having count(*) > 1)"
+    ).df()
+    (rows,) = con.execute(f"select count(*) from {table}").fetchall()[0]
+    return frame, rows
 
 
 def row_count_frame(rows_built: int, rows_published: int | None) -> pd.DataFrame:
@@ -551,20 +612,92 @@ def check_raw(settings: Settings, table: str, run_id: str, check_name: str) -> O
     return outcome
 
 
+SUITES_TABLE = "marts.data_quality_suites"  # per mart, the fingerprint of the suites its rows passed
+_PUBLISHED = "published"  # the alias the published warehouse is attached under while a mart is checked
+
+
+def suite_fingerprint(suites: list[Suite]) -> str:
+    """A digest of every rule as configured (name, severity, GX type, arguments and thresholds): equal
+    fingerprints mean a row that passed one suite passes the other."""
+    import hashlib
+
+    def canonical(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: canonical(v) for k, v in sorted(value.items())}
+        if isinstance(value, list | tuple | set | frozenset):
+            items = [canonical(v) for v in value]
+            return sorted(items, key=repr) if isinstance(value, set | frozenset) or _all_scalars(items) else items
+        return value
+
+    described = [
+        [
+            suite.name,
+            suite.frame,
+            suite.part,
+            [canonical(r.expectation.configuration.to_json_dict()) for r in suite.rules],
+        ]
+        for suite in suites
+    ]
+    return hashlib.sha256(json.dumps(described, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _all_scalars(items: list) -> bool:
+    return all(isinstance(v, str | int | float | bool) or v is None for v in items)
+
+
+def _attach_published(con: duckdb.DuckDBPyConnection, published: Path, model: str, fingerprint: str) -> bool:
+    """Attach the published warehouse read-only when its marts.<model> passed these very suites: its rows need
+    no second judgement. False (nothing attached) on a first build, after a suite changed, or without a record."""
+    if not published.exists():
+        return False
+    con.execute(f"attach '{published.as_posix().replace(chr(39), chr(39) * 2)}' as {_PUBLISHED} (read_only)")
+    (judged,) = con.execute(
+        f"select count(*) from information_schema.tables where table_catalog = '{_PUBLISHED}' "
+        f"and table_schema = 'marts' and table_name in ('data_quality_suites', ?)",
+        [model],
+    ).fetchall()[0]
+    matches = judged == 2 and bool(
+        con.execute(
+            f"select count(*) from {_PUBLISHED}.{SUITES_TABLE} where table_name = ? and fingerprint = ?",
+            [model, fingerprint],
+        ).fetchall()[0][0]
+    )
+    if not matches:
+        con.execute(f"detach {_PUBLISHED}")
+    return matches
+
+
+def _record_fingerprint(con: duckdb.DuckDBPyConnection, model: str, fingerprint: str) -> None:
+    con.execute(f"create table if not exists {SUITES_TABLE} (table_name varchar, fingerprint varchar)")
+    con.execute(f"delete from {SUITES_TABLE} where table_name = ?", [model])
+    con.execute(f"insert into {SUITES_TABLE} values (?, ?)", [model, fingerprint])
+
+
 def check_mart(settings: Settings, model: str, run_id: str, check_name: str) -> Outcome:
-    """Validate marts.<model> in the working build, record the results and rewrite its data-quality history."""
+    """Validate marts.<model> in the working build, record the results and rewrite its data-quality history.
+
+    Row-wise rules judge only the rows that differ from the published mart when that mart passed the same
+    suites (so a daily run judges its day, not the history); uniqueness is decided by the repeated values,
+    found in DuckDB. Rules over the whole table (shares, row counts, derived frames) always see all of it.
+    """
     suites = mart_suites(model)
     if not settings.build_path.exists():
         raise FileNotFoundError(f"no working build at {settings.build_path}: the dbt step has not run")
-    con = duckdb.connect(str(settings.build_path))
+    fingerprint = suite_fingerprint(suites)
+    con = duckdb.connect(str(settings.build_path), config={"memory_limit": duckdb_memory_limit()})
     try:
+        only_changed = _attach_published(con, settings.warehouse, model, fingerprint)
         results, rows_checked = judge(
             suites,
             lambda whole: mart_frames(
                 con, model, settings.warehouse, whole, with_rows=any(s.frame == "rows" for s in whole)
             ),
-            lambda row_wise: mart_row_chunks(con, model, row_wise),
+            lambda row_wise: mart_row_chunks(con, model, row_wise, except_in=_PUBLISHED if only_changed else None),
+            lambda column, columns: mart_repeated_values(con, model, column, columns),
         )
+        if only_changed:
+            con.execute(f"detach {_PUBLISHED}")
+        _record_fingerprint(con, model, fingerprint)
         outcome = Outcome(
             check_name=check_name,
             table=f"marts.{model}",

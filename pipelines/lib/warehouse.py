@@ -17,6 +17,12 @@ import duckdb
 from pipelines.lib.settings import Settings
 
 
+def duckdb_memory_limit() -> str:
+    """DuckDB's memory limit for work on the build (dbt's profile reads the same variable): the whole run stays
+    inside its budget (benchmarks/), and bigger sorts and joins spill to disk instead."""
+    return os.environ.get("INNOSTAT_DUCKDB_MEMORY_LIMIT", "2GB")
+
+
 class PublishError(RuntimeError):
     pass
 

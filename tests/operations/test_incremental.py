@@ -155,9 +155,36 @@ def test_incremental_runs_and_backfill_equal_a_full_rebuild(generated, tmp_path,
     incident = _table(incremental, "marts.fct_security_incidents where incident_id = 'LATE-JQ-1'", "incident_id")
     assert len(incident) == 1 and "theft" in incident[0]
 
+    # a case of 2021 is outside the backfill's window: planted text in a column no indicator reads must survive
+    # (the window reaches dbt through the environment; were it lost, every case would be rebuilt)
+    planted = "planted outside the window"
+    outside_case, original = _plant_item_name(incremental, "2021-03", planted)
     assert main(["backfill", "--from", "2020-01", "--to", "2020-06", "--warehouse", str(incremental)]) == 0
+    # still planted after the backfill (then back as it was, for the comparison below)
+    assert _plant_item_name(incremental, None, original, case_id=outside_case) == (outside_case, planted)
     for name, order in COMPARED.items():
         assert _same(_table(incremental, name, order), _table(full, name, order)), f"after backfill: {name}"
+
+
+def _plant_item_name(warehouse, month: str | None, text: str | None, case_id: str | None = None) -> tuple:
+    """(case_id, item_name before) of a case submitted in `month` (or `case_id`); sets item_name to `text`
+    unless None."""
+    con = duckdb.connect(str(warehouse))
+    try:
+        if case_id is None:
+            (case_id,) = con.execute(
+                "select min(case_id) from marts.fct_gov_service_cases where submitted_month = ? "
+                "and completed_month = ? and item_name is not null",
+                [month, month],
+            ).fetchone()
+        (before,) = con.execute(
+            "select item_name from marts.fct_gov_service_cases where case_id = ?", [case_id]
+        ).fetchone()
+        if text is not None:
+            con.execute("update marts.fct_gov_service_cases set item_name = ? where case_id = ?", [text, case_id])
+    finally:
+        con.close()
+    return case_id, before
 
 
 def test_backfill_rejects_bad_months(tmp_path, key, capsys):

@@ -3,14 +3,14 @@
 Raw sources map onto the ingestion assets' keys (`raw/<table>`), models onto `<schema>/<name>`, so lineage runs
 from the landing zone to the marts. dbt tests are asset checks. A build is three steps, split by dbt tags:
 `dbt_base` (seeds, statistics, R&D filings, untagged), `dbt_monthly` (government services and security,
-partitioned by month and incremental: the partition range reaches dbt as --vars min_month/max_month), and
+partitioned by month and incremental: the partition range reaches dbt as INNOSTAT_MIN_MONTH/MAX_MONTH), and
 `dbt_final` (indicator_values, which stacks both). All write the same working file, never the published one.
 """
 
-import json
 import os
 import shutil
 from collections.abc import Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -60,8 +60,8 @@ def share_partial_parse(target_path: Path) -> None:
     That file comes from `dbt parse` without a build path, and dbt parses everything again (~10 s) when the profile
     differs — which it does in every run, since the profile names the warehouse's build file. Handing the parse of a
     run's first invocation to the next lets dbt skip parsing whenever profile and vars match (dbt checks that
-    itself, so a parse from another warehouse only costs the full parse it would have done anyway). Invocations
-    with --vars are not shared: their parse would not match the others'.
+    itself, so a parse from another warehouse only costs the full parse it would have done anyway). No invocation
+    passes --vars (the month window travels as environment variables), so all of a run's invocations match.
     """
     produced = target_path / "partial_parse.msgpack"
     if not produced.exists():
@@ -72,8 +72,38 @@ def share_partial_parse(target_path: Path) -> None:
     os.replace(tmp, shared)  # atomic: a concurrent reader copies the old file or the new one
 
 
-def _run_dbt(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource, args: list[str]):
+MONTH_WINDOW_ENV = ("INNOSTAT_MIN_MONTH", "INNOSTAT_MAX_MONTH")  # read by dbt_project/macros/month_window.sql
+
+
+@contextmanager
+def month_window_env(window: tuple[str, str] | None):
+    """The month window in the environment of the dbt processes started inside (None: no window, all months),
+    and the variables removed again afterwards, so a later invocation of this process never inherits them."""
+    saved = {name: os.environ.pop(name, None) for name in MONTH_WINDOW_ENV}
+    if window is not None:
+        os.environ.update(dict(zip(MONTH_WINDOW_ENV, window, strict=True)))
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            os.environ.pop(name, None)
+            if value is not None:
+                os.environ[name] = value
+
+
+def _run_dbt(
+    context: dg.AssetExecutionContext,
+    dbt: DbtCliResource,
+    warehouse: WarehouseResource,
+    args: list[str],
+    window: tuple[str, str] | None = None,
+):
     """dbt build into this run's working file; a DuckDB lock held by another process is retried with backoff."""
+    with month_window_env(window):
+        yield from _run_dbt_build(context, dbt, warehouse, args)
+
+
+def _run_dbt_build(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource, args):
     warehouse.export_env()
     ensure_build_prepared(warehouse.settings, context.run.run_id)
     if os.environ.get("INNOSTAT_DBT_FULL_REFRESH") == "1":
@@ -82,8 +112,7 @@ def _run_dbt(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: 
     command = ["build", "--exclude-resource-type", "unit_test", *args]
     invocation = dbt.cli(command, context=context, raise_on_error=False)
     yield from invocation.stream()
-    if "--vars" not in args:
-        share_partial_parse(invocation.target_path)
+    share_partial_parse(invocation.target_path)
     if not invocation.is_successful():
         failed = failed_dbt_nodes(invocation)
         if any(marker in failed for marker in LOCK_ERRORS):
@@ -115,9 +144,8 @@ def dbt_base(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: 
 def dbt_monthly(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
     """Government-service and security facts: only the months of the run's partition range are recomputed."""
     window = context.partition_key_range
-    variables = {"min_month": window.start, "max_month": window.end}
     context.log.info(f"incremental month window {window.start} … {window.end}")
-    yield from _run_dbt(context, dbt, warehouse, ["--vars", json.dumps(variables)])
+    yield from _run_dbt(context, dbt, warehouse, [], (window.start, window.end))
 
 
 @dbt_assets(
