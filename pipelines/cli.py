@@ -295,8 +295,9 @@ def cmd_backfill(args: argparse.Namespace) -> int:
         return prepared
     import dagster as dg
 
+    timings = _Timings(args.timings)
     with dg.DagsterInstance.ephemeral() as instance:
-        return _build(prepared, (args.start, args.end), args.log_level, instance, time.monotonic())
+        return _build(prepared, (args.start, args.end), args.log_level, instance, time.monotonic(), timings)
 
 
 def cmd_rollback(args: argparse.Namespace) -> int:
@@ -375,6 +376,7 @@ def build_parser() -> argparse.ArgumentParser:
     backfill.add_argument("--warehouse", default=None, help="published DuckDB file (default: $INNOSTAT_WAREHOUSE)")
     backfill.add_argument("--log-level", default="WARNING", help="Dagster log level")
     backfill.add_argument("--full-refresh", action="store_true", help=argparse.SUPPRESS)
+    backfill.add_argument("--timings", metavar="FILE", help="write the wall seconds of each step as JSON")
     backfill.set_defaults(func=cmd_backfill)
 
     gen = commands.add_parser(

@@ -503,12 +503,15 @@ def mart_row_chunks(
 ) -> Iterator[pd.DataFrame]:
     """The mart's rows (only the columns the suites read) about `CHUNK_ROWS` at a time; at least one frame.
 
-    With `except_in` (an attached database), only the rows that are not already in that database's copy of the
-    mart, as a multiset over the columns read: the rows a row-wise rule has not judged yet."""
-    wanted = ", ".join(_quote(c) for c in _mart_columns(con, model, suites))
-    query = f"select {wanted} from marts.{_quote(model)}"
+    With `except_in` (an attached database), only the rows that have no equal row (over the columns read, null
+    equal to null) in that database's copy of the mart: the rows a row-wise rule has not judged yet. An anti
+    join, not EXCEPT ALL, which is several times slower in DuckDB (32 s against 7 s on a city's 10 M cases)."""
+    columns = _mart_columns(con, model, suites)
+    wanted = ", ".join(f"built.{_quote(c)}" for c in columns)
+    query = f"select {wanted} from marts.{_quote(model)} as built"
     if except_in is not None:
-        query += f" except all select {wanted} from {except_in}.marts.{_quote(model)}"
+        same = " and ".join(f"built.{_quote(c)} is not distinct from judged.{_quote(c)}" for c in columns)
+        query += f" anti join {except_in}.marts.{_quote(model)} as judged on {same}"
     cursor = con.cursor()  # the chunks stream while the caller may query `con`
     cursor.execute(query)
     first = True
