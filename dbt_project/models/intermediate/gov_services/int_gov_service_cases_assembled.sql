@@ -16,8 +16,7 @@ with all_events as (select * from {{ ref('int_gov_service_events_deduplicated') 
 events as (
     select * from all_events
     {% if is_incremental() %}
-        where case_id in (select window_events.case_id from all_events as window_events
-            where {{ in_month_window('window_events.occurred_at') }})
+        where case_id in {{ ids_in_month_window(ref('int_gov_service_events_deduplicated'), 'case_id', 'occurred_at') }}
     {% endif %}
 ),
 

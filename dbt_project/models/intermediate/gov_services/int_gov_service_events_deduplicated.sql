@@ -15,8 +15,7 @@ with all_copies as (select * from {{ ref('stg_gov_services__events') }}),
 events as (
     select * from all_copies
     {% if is_incremental() %}
-        where event_id in (select window_copies.event_id from all_copies as window_copies
-            where {{ in_month_window('window_copies.occurred_at') }})
+        where event_id in {{ ids_in_month_window(ref('stg_gov_services__events'), 'event_id', 'occurred_at') }}
     {% endif %}
 ),
 

@@ -15,8 +15,7 @@ with all_records as (select * from {{ ref('stg_security__incidents') }}),
 records as (
     select * from all_records
     {% if is_incremental() %}
-        where incident_id in (select window_records.incident_id from all_records as window_records
-            where {{ in_month_window('window_records.received_at') }})
+        where incident_id in {{ ids_in_month_window(ref('stg_security__incidents'), 'incident_id', 'received_at') }}
     {% endif %}
 ),
 

@@ -13,8 +13,7 @@ with cases as (
     select * from {{ ref('int_gov_service_cases_assembled') }}
     {% if is_incremental() %}
         -- the cases the intermediate model re-assembled in this run's month window
-        where case_id in (select window_events.case_id from {{ ref('int_gov_service_events_deduplicated') }}
-            as window_events where {{ in_month_window('window_events.occurred_at') }})
+        where case_id in {{ ids_in_month_window(ref('int_gov_service_events_deduplicated'), 'case_id', 'occurred_at') }}
     {% endif %}
 ),
 

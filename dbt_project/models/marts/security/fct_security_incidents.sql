@@ -13,8 +13,7 @@ with incidents as (
     select * from {{ ref('int_security_incidents_current') }}
     {% if is_incremental() %}
         -- the incidents the intermediate model recomputed in this run's month window
-        where incident_id in (select window_records.incident_id from {{ ref('stg_security__incidents') }}
-            as window_records where {{ in_month_window('window_records.received_at') }})
+        where incident_id in {{ ids_in_month_window(ref('stg_security__incidents'), 'incident_id', 'received_at') }}
     {% endif %}
 ),
 
