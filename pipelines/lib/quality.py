@@ -588,6 +588,18 @@ def now() -> datetime:
     return datetime.now(SHANGHAI).replace(tzinfo=None, microsecond=0)
 
 
+def release_memory() -> None:
+    """Hand the memory of a check's freed frames back to the OS. glibc keeps a freed heap for reuse, so without
+    this the run's process stays at its largest chunk while dbt's DuckDB works beside it, and the two add up
+    against the run's memory budget (benchmarks/RESULTS.md)."""
+    import ctypes
+    import gc
+
+    gc.collect()
+    with contextlib.suppress(OSError, AttributeError):  # not glibc (macOS, musl): nothing to trim
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+
+
 def check_raw(settings: Settings, table: str, run_id: str, check_name: str) -> Outcome:
     """Validate this run's batch of raw.<table>, and record the results.
 

@@ -61,9 +61,12 @@ def build_raw_check(table: str) -> dg.AssetChecksDefinition:
         ),
     )
     def _check(context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource) -> dg.AssetCheckResult:
-        outcome = quality.check_raw(
-            warehouse.settings, table, context.run.run_id, f"{key.to_user_string()}:{CHECK_NAME}"
-        )
+        try:
+            outcome = quality.check_raw(
+                warehouse.settings, table, context.run.run_id, f"{key.to_user_string()}:{CHECK_NAME}"
+            )
+        finally:
+            quality.release_memory()
         return check_result(context, outcome)
 
     return _check
@@ -83,9 +86,12 @@ def build_mart_check(model: str) -> dg.AssetChecksDefinition:
         ),
     )
     def _check(context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource) -> dg.AssetCheckResult:
-        outcome = quality.check_mart(
-            warehouse.settings, model, context.run.run_id, f"{key.to_user_string()}:{CHECK_NAME}"
-        )
+        try:
+            outcome = quality.check_mart(
+                warehouse.settings, model, context.run.run_id, f"{key.to_user_string()}:{CHECK_NAME}"
+            )
+        finally:
+            quality.release_memory()
         return check_result(context, outcome)
 
     return _check
