@@ -593,9 +593,7 @@ def release_memory() -> None:
     this the run's process stays at its largest chunk while dbt's DuckDB works beside it, and the two add up
     against the run's memory budget (benchmarks/RESULTS.md)."""
     import ctypes
-    import gc
 
-    gc.collect()
     with contextlib.suppress(OSError, AttributeError):  # not glibc (macOS, musl): nothing to trim
         ctypes.CDLL("libc.so.6").malloc_trim(0)
 
