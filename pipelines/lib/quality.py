@@ -503,15 +503,20 @@ def mart_row_chunks(
 ) -> Iterator[pd.DataFrame]:
     """The mart's rows (only the columns the suites read) about `CHUNK_ROWS` at a time; at least one frame.
 
-    With `except_in` (an attached database), only the rows that have no equal row (over the columns read, null
-    equal to null) in that database's copy of the mart: the rows a row-wise rule has not judged yet. An anti
-    join, not EXCEPT ALL, which is several times slower in DuckDB (32 s against 7 s on a city's 10 M cases)."""
+    With `except_in` (an attached database), only the rows whose values (over the columns read) hash to no row
+    of that database's copy of the mart: the rows a row-wise rule has not judged yet. Matching 64-bit row hashes
+    takes 2 s on a city's 10 M cases, an anti join over every column 13 s and EXCEPT ALL 32 s. A changed row
+    is skipped only if its hash equals a judged row's, about one chance in 10^12 per row at that size, and even
+    then uniqueness and the dbt tests still see it."""
     columns = _mart_columns(con, model, suites)
-    wanted = ", ".join(f"built.{_quote(c)}" for c in columns)
-    query = f"select {wanted} from marts.{_quote(model)} as built"
+    wanted = ", ".join(_quote(c) for c in columns)
+    query = f"select {wanted} from marts.{_quote(model)}"
     if except_in is not None:
-        same = " and ".join(f"built.{_quote(c)} is not distinct from judged.{_quote(c)}" for c in columns)
-        query += f" anti join {except_in}.marts.{_quote(model)} as judged on {same}"
+        query = (
+            f"select {wanted} from (select {wanted}, hash({wanted}) as __row_hash from marts.{_quote(model)}) "
+            f"anti join (select hash({wanted}) as __row_hash from {except_in}.marts.{_quote(model)}) "
+            "using (__row_hash)"
+        )
     cursor = con.cursor()  # the chunks stream while the caller may query `con`
     cursor.execute(query)
     first = True
