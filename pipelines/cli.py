@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
+import threading
 import time
+import uuid
 from pathlib import Path
 
 from pipelines.lib.environment import apply_offline_defaults, export_settings
 from pipelines.lib.settings import DBT_PROJECT_DIR, Settings
+from pipelines.lib.warehouse import adopt_staged_build, stage_build_copy
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -150,13 +154,14 @@ def _warnings(result) -> list[str]:
     return found
 
 
-def _execute(job_name: str, instance, log_level: str, tags: dict | None = None):
+def _execute(job_name: str, instance, log_level: str, tags: dict | None = None, run_id: str | None = None):
     from pipelines.definitions import defs
 
     job = defs().resolve_job_def(job_name)
     return job.execute_in_process(
         instance=instance,
         raise_on_error=False,
+        run_id=run_id,
         tags=tags or {},
         run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
     )
@@ -217,13 +222,14 @@ def _build(
     instance,
     started: float,
     timings: _Timings | None = None,
+    run_id: str | None = None,
 ) -> int:
     from pipelines.defs.jobs import BUILD_JOB_NAME
     from pipelines.defs.operations.automation import RANGE_END, RANGE_START, build_tags
 
     tags = build_tags(window)
     _say(f"[2/2] build, check and publish (monthly facts for {tags[RANGE_START]} … {tags[RANGE_END]})")
-    result = _execute(BUILD_JOB_NAME, instance, log_level, tags)
+    result = _execute(BUILD_JOB_NAME, instance, log_level, tags, run_id)
     if timings is not None:
         timings.phase("build_and_publish", instance, result)
         timings.write()
@@ -265,19 +271,45 @@ def cmd_run(args: argparse.Namespace) -> int:
     from pipelines.lib.months import touched_months
 
     timings.phase("start")
+    build_run_id = str(uuid.uuid4())
+    # The build starts from a copy of the published file (seconds at a city's size): staged while ingestion runs.
+    staging = _BuildCopy(settings)
     with dg.DagsterInstance.ephemeral() as instance:
         _say("[1/2] ingest new files of every feed")
         ingested = _execute(INGEST_JOB_NAME, instance, args.log_level)
+        staged = staging.result()
         timings.phase("ingest", instance, ingested)
         if not ingested.success or _failure_messages(ingested):
+            if staged is not None:
+                staged.unlink(missing_ok=True)
             return _report_failure(ingested, started)
+        if staged is not None:
+            adopt_staged_build(settings, staged, build_run_id)
         for warning in _warnings(ingested):
             _say(f"warning: {warning}")
         # Only the months the new files touched are rebuilt; a first build (or --full-refresh) covers all.
         full = args.full_refresh or not settings.warehouse.exists()
         window = touched_months(settings.raw_dir, None if full else ingested.run_id)
         timings.phase("plan")
-        return _build(settings, window, args.log_level, instance, started, timings)
+        return _build(settings, window, args.log_level, instance, started, timings, build_run_id)
+
+
+class _BuildCopy:
+    """`stage_build_copy` in a thread. A copy that failed (disk full …) gives None: the build's first dbt step
+    then copies again itself, and reports the error."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.staged: Path | None = None
+        self.thread = threading.Thread(target=self._copy, args=(settings,), name="stage-build", daemon=True)
+        self.thread.start()
+
+    def _copy(self, settings: Settings) -> None:
+        with contextlib.suppress(OSError):
+            self.staged = stage_build_copy(settings)
+
+    def result(self) -> Path | None:
+        self.thread.join()
+        return self.staged
 
 
 def cmd_backfill(args: argparse.Namespace) -> int:

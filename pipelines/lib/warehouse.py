@@ -53,13 +53,40 @@ def prepare_build(settings: Settings) -> Path:
     return build
 
 
+def _build_marker(settings: Settings) -> Path:
+    return settings.state_dir / "build.run_id"
+
+
 def ensure_build_prepared(settings: Settings, run_id: str) -> Path:
     """Prepare the working file once per run, whichever build step of the run comes first."""
-    marker = settings.state_dir / "build.run_id"
+    marker = _build_marker(settings)
     if settings.build_path.exists() and marker.exists() and marker.read_text(encoding="utf-8") == run_id:
         return settings.build_path
     build = prepare_build(settings)
     marker.write_text(run_id, encoding="utf-8")
+    return build
+
+
+def stage_build_copy(settings: Settings) -> Path | None:
+    """Copy the published file to `<state>/build.staged.duckdb` ahead of a build (None when nothing is
+    published). The copy never touches the working build, which a failing check may be writing meanwhile; it
+    becomes the working build only through `adopt_staged_build`."""
+    if not settings.warehouse.exists():
+        return None
+    settings.state_dir.mkdir(parents=True, exist_ok=True)
+    staged = settings.state_dir / "build.staged.duckdb"
+    _remove(staged)
+    shutil.copy2(settings.warehouse, staged)
+    return staged
+
+
+def adopt_staged_build(settings: Settings, staged: Path, run_id: str) -> Path:
+    """Make a staged copy the working build of the build run `run_id` (its dbt steps then skip the copy)."""
+    build = settings.build_path
+    _remove(build)
+    _remove(_wal(build))
+    os.replace(staged, build)
+    _build_marker(settings).write_text(run_id, encoding="utf-8")
     return build
 
 

@@ -76,3 +76,25 @@ def test_readers_keep_working_while_a_new_file_is_published(settings):
     assert reader.execute("select v from t").fetchone()[0] == 1  # the open reader finishes on the old file
     reader.close()
     assert _value(settings.warehouse) == 2
+
+
+def test_a_staged_copy_becomes_the_build_only_when_adopted(settings):
+    from pipelines.lib.warehouse import adopt_staged_build, ensure_build_prepared, stage_build_copy
+
+    assert stage_build_copy(settings) is None  # nothing published yet: nothing to stage
+    _write_build(settings, 1)
+    publish(settings)
+    _write_build(settings, 7)  # a failed run's working build, kept for inspection
+    staged = stage_build_copy(settings)
+    assert staged is not None and _value(staged) == 1
+    assert _value(settings.build_path) == 7  # staging never touches the working build
+
+    adopt_staged_build(settings, staged, "run-2")
+    assert not staged.exists() and _value(settings.build_path) == 1
+    con = duckdb.connect(str(settings.build_path))
+    con.execute("create or replace table t as select 2 as v")  # the run's first dbt step writes …
+    con.close()
+    ensure_build_prepared(settings, "run-2")  # … and the next step of the same run keeps it
+    assert _value(settings.build_path) == 2
+    ensure_build_prepared(settings, "run-3")  # another run starts again from the published file
+    assert _value(settings.build_path) == 1
