@@ -67,6 +67,9 @@ class FeedParser(Protocol):
     folder: str  # landing sub-folder, e.g. "security/incidents"
     extensions: tuple[str, ...]  # e.g. (".jsonl", ".jsonl.gz")
     columns: dict[str, pl.DataType]  # the raw table's own columns, without the lineage columns
+    # True when a file parses the same whatever else was delivered: such files may be parsed side by side in
+    # worker processes. False when the parser keeps state across the files of a run (`FileContext.run_state`).
+    independent_files: bool
 
     def parse(self, ctx: FileContext) -> Iterator[ParsedBatch]: ...
 

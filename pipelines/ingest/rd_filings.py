@@ -126,6 +126,7 @@ class RdFilingsParser:
     folder = "rd_filings"
     extensions = (".csv", ".xlsx")
     columns = COLUMNS
+    independent_files = False  # re-deliveries are recognised against earlier files (run_state)
 
     def parse(self, ctx: FileContext) -> Iterator[ParsedBatch]:
         # Read every sheet first: a file rejected halfway must not leave its filings in the known set.

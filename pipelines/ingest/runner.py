@@ -11,9 +11,12 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import multiprocessing
 import os
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -22,10 +25,10 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from pipelines.ingest.base import LINEAGE_COLUMNS, QUARANTINE_COLUMNS, FileContext, FileRejected
+from pipelines.ingest.base import LINEAGE_COLUMNS, QUARANTINE_COLUMNS, FeedParser, FileContext, FileRejected
 from pipelines.ingest.registry import parser_for
 from pipelines.lib.pseudonymise import Pseudonymiser
-from pipelines.lib.regions import load_regions
+from pipelines.lib.regions import Regions, load_regions
 from pipelines.lib.timeparse import SHANGHAI, mtime_to_shanghai
 
 log = logging.getLogger("innostat.ingest")
@@ -209,6 +212,154 @@ def _remove_orphans(raw_dir: Path, table: str, committed: set[str]) -> None:
             path.unlink()
 
 
+PARALLEL_MIN_BYTES = 64 << 20  # below this much new data, starting worker processes costs more than it saves
+
+
+def ingest_workers() -> int:
+    """Processes that parse files side by side: `INNOSTAT_INGEST_WORKERS`, else one per core (1 = in-process)."""
+    text = os.environ.get("INNOSTAT_INGEST_WORKERS", "").strip()
+    if not text:
+        return max(1, os.cpu_count() or 1)
+    try:
+        workers = int(text)
+    except ValueError:
+        workers = 0
+    if workers < 1:
+        raise ValueError(f"INNOSTAT_INGEST_WORKERS must be a whole number ≥ 1 (1 = no worker processes), got {text!r}")
+    return workers
+
+
+@dataclass(frozen=True)
+class _FileJob:
+    """One new source file to parse; everything a worker process needs, and nothing personal."""
+
+    table: str
+    number: int  # position in delivery order, for progress: file `number` of `of`
+    of: int
+    path: Path
+    source_file: str
+    digest: str
+    raw_dir: Path
+
+
+@dataclass
+class _FileOutcome:
+    status: str  # loaded | rejected | error (a bug, not bad data: no ledger entry, retried next run)
+    reason: str | None
+    size: int
+    delivered_at: datetime
+    ingested_at: datetime
+    loaded: int = 0
+    quarantined: int = 0
+    skipped: int = 0
+
+
+def _ingest_file(job: _FileJob, pseudonymiser: Pseudonymiser, regions: Regions, run_state: dict) -> _FileOutcome:
+    """Parse one file into its data and quarantine Parquet files (not the ledger entry, which commits them)."""
+    parser = parser_for(job.table)
+    stat = job.path.stat()
+    outcome = _FileOutcome(
+        status="loaded",
+        reason=None,
+        size=stat.st_size,
+        delivered_at=mtime_to_shanghai(stat.st_mtime),
+        ingested_at=datetime.now(SHANGHAI).replace(tzinfo=None, microsecond=0),
+    )
+    ctx = FileContext(
+        feed=parser.feed,
+        path=job.path,
+        source_file=job.source_file,
+        regions=regions,
+        pseudonymise=pseudonymiser,
+        raw_table_dir=job.raw_dir / job.table,
+        run_state=run_state,
+    )
+    lineage = [
+        pl.lit(job.source_file, pl.String).alias("source_file"),
+        pl.lit(job.digest, pl.String).alias("file_hash"),
+        pl.lit(outcome.delivered_at, pl.Datetime("us")).alias("delivered_at"),
+        pl.lit(outcome.ingested_at, pl.Datetime("us")).alias("ingested_at"),
+    ]
+    skipped_before = run_state.get("skipped_redeliveries", 0)
+    quarantine_frames: list[pl.DataFrame] = []
+    try:
+        # Batches stream into one Parquet file, so a big file never sits in memory whole.
+        with _StreamingParquet(job.raw_dir / job.table / f"{job.digest}.parquet", raw_schema(job.table)) as sink:
+            for batch in parser.parse(ctx):
+                if batch.valid.height:
+                    sink.write(batch.valid.with_columns(lineage))
+                    outcome.loaded += batch.valid.height
+                if batch.quarantined.height:
+                    quarantine_frames.append(
+                        batch.quarantined.with_columns(pl.lit(parser.feed, pl.String).alias("feed"), *lineage)
+                    )
+    except FileRejected as err:
+        run_state["skipped_redeliveries"] = skipped_before
+        outcome.status, outcome.reason, outcome.loaded = "rejected", err.reason, 0
+        return outcome
+    except Exception as err:  # a bug, not bad data: reported by the caller, and the file is retried next run
+        log.error("unexpected error ingesting %s:\n%s", job.source_file, traceback.format_exc())
+        outcome.status, outcome.reason = "error", f"{type(err).__name__}: {err}"
+        return outcome
+    outcome.quarantined = sum(f.height for f in quarantine_frames)
+    outcome.skipped = run_state.get("skipped_redeliveries", 0) - skipped_before
+    if outcome.quarantined:
+        quarantine_path = job.raw_dir / "quarantine" / f"{job.table}-{job.digest}.parquet"
+        _write_parquet(quarantine_path, quarantine_frames, QUARANTINE_TABLE_COLUMNS)
+    return outcome
+
+
+_worker_state: tuple[Pseudonymiser, Regions] | None = None  # set once in each worker process
+
+
+def _start_worker(pseudonymiser: Pseudonymiser) -> None:
+    global _worker_state
+    _worker_state = (pseudonymiser, load_regions())
+
+
+def _ingest_file_in_worker(job: _FileJob) -> _FileOutcome:
+    assert _worker_state is not None, "_start_worker did not run in this process"
+    pseudonymiser, regions = _worker_state
+    return _ingest_file(job, pseudonymiser, regions, run_state={})
+
+
+def _outcomes(
+    jobs: list[_FileJob], parser: FeedParser, pseudonymiser: Pseudonymiser, workers: int, say: Callable[[str], None]
+) -> Iterator[_FileOutcome]:
+    """Each job's outcome, in delivery order. Files of a feed whose parser keeps no state across files
+    (`independent_files`) are parsed by `workers` processes side by side when there is enough new data."""
+    new_bytes = sum(job.path.stat().st_size for job in jobs)
+    workers = min(workers, len(jobs))
+    if workers < 2 or not parser.independent_files or new_bytes < PARALLEL_MIN_BYTES:
+        regions, run_state = load_regions(), {}
+        for job in jobs:
+            say(f"{job.table}: file {job.number}/{job.of} {job.source_file}")
+            yield _ingest_file(job, pseudonymiser, regions, run_state)
+        return
+    say(f"{jobs[0].table}: {len(jobs)} new files ({new_bytes / 1e6:.0f} MB), parsed by {workers} processes")
+    # spawn, not fork: the parent holds polars and DuckDB thread pools that a forked child would inherit broken.
+    # The pseudonymiser pickles as its key alone (see Pseudonymiser.__reduce__), never with clear values.
+    pool = ProcessPoolExecutor(
+        max_workers=workers,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=_start_worker,
+        initargs=(pseudonymiser,),
+    )
+    try:
+        futures = [pool.submit(_ingest_file_in_worker, job) for job in jobs]
+        for job, future in zip(jobs, futures, strict=True):
+            try:
+                yield future.result()
+            except BrokenProcessPool as err:  # a worker died (killed, out of memory): the file is retried next run
+                stat = job.path.stat()
+                delivered_at = mtime_to_shanghai(stat.st_mtime)
+                now = datetime.now(SHANGHAI).replace(tzinfo=None, microsecond=0)
+                died = f"the ingestion worker process died ({err})"
+                yield _FileOutcome("error", died, stat.st_size, delivered_at, now)
+    finally:  # an interrupted run cancels the queued files; files parsed without a ledger entry are orphans, redone
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
 def ingest_table(
     table: str,
     landing: Path,
@@ -217,8 +368,13 @@ def ingest_table(
     *,
     run_id: str = "manual",
     progress: Callable[[str], None] | None = None,
+    workers: int | None = None,
 ) -> IngestReport:
-    """Ingest every new file of one raw table's landing folder, in delivery order. Idempotent."""
+    """Ingest every new file of one raw table's landing folder, in delivery order. Idempotent.
+
+    `workers` (default `ingest_workers()`) caps the processes that parse files side by side; the ledger is
+    still written by this process, one file at a time in delivery order.
+    """
     parser = parser_for(table)
     say = progress or (lambda message: log.info(message))
     report = IngestReport(table=table)
@@ -228,97 +384,57 @@ def ingest_table(
     files = discover(landing, parser.folder, parser.extensions)
     report.files_seen = len(files)
     hashes = _HashCache(raw_dir.parent / "hash_cache" / f"{table}.json")
-    regions = load_regions()
-    run_state: dict = {}
-    columns = raw_schema(table)
+    jobs: list[_FileJob] = []
     try:
         for number, path in enumerate(files, start=1):
             digest = hashes.hash(path)
-            source_file = path.relative_to(landing).as_posix()
-            if digest in committed:
+            # A copy of a file already ingested, or of one earlier in this run (parsed once; should that one
+            # fail, neither is in the ledger and the next run retries both).
+            if digest in committed or digest in {job.digest for job in jobs}:
                 report.files_already_ingested += 1
                 continue
-            say(f"{table}: file {number}/{len(files)} {source_file}")
-            stat = path.stat()
-            delivered_at = mtime_to_shanghai(stat.st_mtime)
-            ingested_at = datetime.now(SHANGHAI).replace(tzinfo=None, microsecond=0)
-            ctx = FileContext(
-                feed=parser.feed,
-                path=path,
-                source_file=source_file,
-                regions=regions,
-                pseudonymise=pseudonymiser,
-                raw_table_dir=raw_dir / table,
-                run_state=run_state,
-            )
-            lineage = [
-                pl.lit(source_file, pl.String).alias("source_file"),
-                pl.lit(digest, pl.String).alias("file_hash"),
-                pl.lit(delivered_at, pl.Datetime("us")).alias("delivered_at"),
-                pl.lit(ingested_at, pl.Datetime("us")).alias("ingested_at"),
-            ]
-            skipped_before = run_state.get("skipped_redeliveries", 0)
-            quarantine_frames: list[pl.DataFrame] = []
-            status, reason, loaded = "loaded", None, 0
-            data_path = raw_dir / table / f"{digest}.parquet"
-            try:
-                # Batches stream into one Parquet file, so a big file never sits in memory whole.
-                with _StreamingParquet(data_path, columns) as sink:
-                    for batch in parser.parse(ctx):
-                        if batch.valid.height:
-                            sink.write(batch.valid.with_columns(lineage))
-                            loaded += batch.valid.height
-                        if batch.quarantined.height:
-                            quarantine_frames.append(
-                                batch.quarantined.with_columns(pl.lit(parser.feed, pl.String).alias("feed"), *lineage)
-                            )
-            except FileRejected as err:
-                status, reason, loaded = "rejected", err.reason, 0
-                quarantine_frames = []
-                run_state["skipped_redeliveries"] = skipped_before
-            except Exception as err:  # a bug, not bad data: keep going, report it, and retry the file next run
-                log.error("unexpected error ingesting %s:\n%s", source_file, traceback.format_exc())
-                report.errors.append((source_file, f"{type(err).__name__}: {err}"))
-                continue
-            quarantined = sum(f.height for f in quarantine_frames)
-            skipped = run_state.get("skipped_redeliveries", 0) - skipped_before
-            if status == "loaded":
-                if quarantined:
-                    _write_parquet(
-                        raw_dir / "quarantine" / f"{table}-{digest}.parquet",
-                        quarantine_frames,
-                        QUARANTINE_TABLE_COLUMNS,
-                    )
-            else:
-                report.files_rejected += 1
-                report.rejected.append((source_file, reason or ""))
-                say(f"{table}: rejected {source_file}: {reason}")
-            ledger_row = pl.DataFrame(
-                [
-                    {
-                        "feed": parser.feed,
-                        "source_file": source_file,
-                        "file_hash": digest,
-                        "bytes": stat.st_size,
-                        "delivered_at": delivered_at,
-                        "ingested_at": ingested_at,
-                        "status": status,
-                        "reason": reason,
-                        "rows_loaded": loaded,
-                        "rows_quarantined": quarantined,
-                        "rows_skipped": skipped,
-                        "run_id": run_id,
-                    }
-                ],
-                schema=LEDGER_COLUMNS,
-            )
-            _write_parquet(raw_dir / "ingest_ledger" / f"{table}-{digest}.parquet", [ledger_row], LEDGER_COLUMNS)
-            committed.add(digest)
-            report.files_new += 1
-            report.rows_loaded += loaded
-            report.rows_quarantined += quarantined
-            report.rows_skipped += skipped
+            source_file = path.relative_to(landing).as_posix()
+            jobs.append(_FileJob(table, number, len(files), path, source_file, digest, raw_dir))
     finally:
         hashes.save()
+    outcomes = _outcomes(jobs, parser, pseudonymiser, workers or ingest_workers(), say)
+    for job, outcome in zip(jobs, outcomes, strict=True):
+        if outcome.status == "error":
+            report.errors.append((job.source_file, outcome.reason or ""))
+            continue
+        if outcome.status == "rejected":
+            report.files_rejected += 1
+            report.rejected.append((job.source_file, outcome.reason or ""))
+            say(f"{table}: rejected {job.source_file}: {outcome.reason}")
+        else:
+            say(
+                f"{table}: file {job.number}/{len(files)} {job.source_file}: {outcome.loaded} rows loaded, "
+                f"{outcome.quarantined} quarantined"
+            )
+        ledger_row = pl.DataFrame(
+            [
+                {
+                    "feed": parser.feed,
+                    "source_file": job.source_file,
+                    "file_hash": job.digest,
+                    "bytes": outcome.size,
+                    "delivered_at": outcome.delivered_at,
+                    "ingested_at": outcome.ingested_at,
+                    "status": outcome.status,
+                    "reason": outcome.reason,
+                    "rows_loaded": outcome.loaded,
+                    "rows_quarantined": outcome.quarantined,
+                    "rows_skipped": outcome.skipped,
+                    "run_id": run_id,
+                }
+            ],
+            schema=LEDGER_COLUMNS,
+        )
+        # Written last: the commit marker of the file's data and quarantine files.
+        _write_parquet(raw_dir / "ingest_ledger" / f"{table}-{job.digest}.parquet", [ledger_row], LEDGER_COLUMNS)
+        report.files_new += 1
+        report.rows_loaded += outcome.loaded
+        report.rows_quarantined += outcome.quarantined
+        report.rows_skipped += outcome.skipped
     say(report.summary())
     return report

@@ -39,6 +39,7 @@ class SecurityCamerasParser:
     folder = "security/cameras"
     extensions = (".csv",)
     columns = COLUMNS
+    independent_files = True
 
     def parse(self, ctx: FileContext) -> Iterator[ParsedBatch]:
         for frame, ragged in read_tabular(ctx.path, HEADER):

@@ -155,6 +155,7 @@ class SecurityIncidentsParser:
     folder = "security/incidents"
     extensions = (".jsonl", ".jsonl.gz")
     columns = COLUMNS
+    independent_files = True
 
     def parse(self, ctx: FileContext) -> Iterator[ParsedBatch]:
         """One batch per ≤ 100k lines; a corrupt, undecodable or empty file is rejected before any batch."""

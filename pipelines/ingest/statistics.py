@@ -62,6 +62,7 @@ class StatisticsParser:
     folder = "statistics"
     extensions = (".csv", ".xlsx")
     columns = COLUMNS
+    independent_files = True
 
     def parse(self, ctx: FileContext) -> Iterator[ParsedBatch]:
         for frame, ragged in read_tabular(ctx.path, HEADER):

@@ -52,6 +52,10 @@ class Pseudonymiser:
         self._key = key
         self._cache: dict[str, str] = {}
 
+    def __reduce__(self):
+        # Pickled (for ingestion worker processes) as its key alone: the cache holds clear values.
+        return (Pseudonymiser, (self._key,))
+
     def __call__(self, value: object) -> str | None:
         if value is None:
             return None
