@@ -84,3 +84,15 @@ def test_gx_does_not_fingerprint_every_batch() -> None:
     batch = quality._gx_batch_definition().get_batch(batch_parameters={"dataframe": _events(10)})
     assert "ge_load_time" in batch.batch_markers  # the markers are there, only the fingerprint is not
     assert "pandas_data_fingerprint" not in batch.batch_markers
+
+
+def test_rules_on_narrow_frames_give_the_whole_frames_verdicts(monkeypatch) -> None:
+    """Big frames are validated a column group at a time; verdicts, counts and samples must not change."""
+    (suite,) = [s for s in quality.raw_suites("gov_services") if s.frame == "rows"]
+    frame = _events(400)
+    monkeypatch.setattr(quality, "NARROW_FROM_ROWS", 10**9)
+    whole = quality.validate(suite, frame)
+    monkeypatch.setattr(quality, "NARROW_FROM_ROWS", 0)
+    narrow = quality.validate(suite, frame)
+    assert [r.as_dict() for r in narrow] == [r.as_dict() for r in whole]
+    assert sum(not r.passed for r in whole) >= 4 and all(r.sample for r in whole if not r.passed)
