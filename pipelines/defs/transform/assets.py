@@ -9,6 +9,7 @@ partitioned by month and incremental: the partition range reaches dbt as INNOSTA
 
 import os
 import shutil
+import time
 from collections.abc import Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -72,6 +73,30 @@ def share_partial_parse(target_path: Path) -> None:
     os.replace(tmp, shared)  # atomic: a concurrent reader copies the old file or the new one
 
 
+KEEP_INVOCATION_TARGETS = 30  # the newest dbt target folders kept for debugging (a day of runs, and more)
+_INVOCATION_PREFIXES = ("dbt_base-", "dbt_monthly-", "dbt_final-")
+
+
+def prune_invocation_targets(target_dir: Path, keep: int = KEEP_INVOCATION_TARGETS, min_age_s: float = 86_400) -> int:
+    """Remove old per-invocation target folders; returns how many.
+
+    dagster-dbt writes each invocation's manifest, run results and compiled SQL to a folder of its own
+    (`target/<step>-<run>-<id>/`, about 7 MB): three a run, a thousand a year of daily runs. The newest `keep`
+    stay, and so does anything younger than `min_age_s` (a run of another warehouse may be using it right now).
+    """
+    if not target_dir.is_dir():
+        return 0
+    folders = [p for p in target_dir.iterdir() if p.is_dir() and p.name.startswith(_INVOCATION_PREFIXES)]
+    folders.sort(key=lambda p: p.stat().st_mtime, reverse=True)
+    now = time.time()
+    removed = 0
+    for folder in folders[keep:]:
+        if now - folder.stat().st_mtime >= min_age_s:
+            shutil.rmtree(folder, ignore_errors=True)
+            removed += 1
+    return removed
+
+
 MONTH_WINDOW_ENV = ("INNOSTAT_MIN_MONTH", "INNOSTAT_MAX_MONTH")  # read by dbt_project/macros/month_window.sql
 
 
@@ -113,6 +138,7 @@ def _run_dbt_build(context: dg.AssetExecutionContext, dbt: DbtCliResource, wareh
     invocation = dbt.cli(command, context=context, raise_on_error=False)
     yield from invocation.stream()
     share_partial_parse(invocation.target_path)
+    prune_invocation_targets(dbt_project.project_dir / "target")
     if not invocation.is_successful():
         failed = failed_dbt_nodes(invocation)
         if any(marker in failed for marker in LOCK_ERRORS):

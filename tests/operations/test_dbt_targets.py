@@ -1,0 +1,43 @@
+"""dagster-dbt writes a target folder per dbt invocation; old ones are pruned so daily runs do not fill the disk."""
+
+from __future__ import annotations
+
+import os
+import time
+
+from pipelines.defs.transform.assets import prune_invocation_targets
+
+
+def _folder(target, name: str, age_days: float):
+    folder = target / name
+    (folder / "compiled").mkdir(parents=True)
+    (folder / "run_results.json").write_text("{}", encoding="utf-8")
+    stamp = time.time() - age_days * 86_400
+    os.utime(folder, (stamp, stamp))
+    return folder
+
+
+def test_old_invocation_folders_go_the_newest_and_the_recent_stay(tmp_path):
+    target = tmp_path / "target"
+    old = [_folder(target, f"dbt_monthly-run{i}-x", age_days=10 + i) for i in range(5)]
+    recent = [_folder(target, f"dbt_base-run{i}-y", age_days=0.1) for i in range(5)]
+    (target / "partial_parse.msgpack").write_bytes(b"parse")
+    other = _folder(target, "compiled", age_days=30)  # dbt's own folders are not invocation folders
+
+    removed = prune_invocation_targets(target, keep=2)
+
+    assert removed == 5  # the five old ones; the recent five stay although only two are "kept"
+    assert all(not folder.exists() for folder in old)
+    assert all(folder.exists() for folder in recent)
+    assert other.exists() and (target / "partial_parse.msgpack").exists()
+
+
+def test_the_newest_stay_however_old(tmp_path):
+    target = tmp_path / "target"
+    folders = [_folder(target, f"dbt_final-run{i}-z", age_days=100 + i) for i in range(4)]
+    assert prune_invocation_targets(target, keep=3) == 1
+    assert [folder.exists() for folder in folders] == [True, True, True, False]  # the oldest went
+
+
+def test_no_target_folder_is_nothing_to_do(tmp_path):
+    assert prune_invocation_targets(tmp_path / "missing") == 0
