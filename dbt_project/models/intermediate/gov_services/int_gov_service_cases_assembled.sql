@@ -15,19 +15,19 @@
 -- Each event type is read from the events table on its own, with only the columns it needs, and ranked on its
 -- own: four small sorts instead of one sort of every event with every column, and no CTE of all events
 -- (DuckDB materialises a CTE used more than once; at city size that copy of 36 M wide rows spilled to disk).
+-- An incremental run first takes every event of the window's cases (small, so DuckDB materialising this CTE for
+-- its six readers is cheap); a full build reads the events table directly.
 {%- set events = ref('int_gov_service_events_deduplicated') %}
 {%- set delivery_order = 'delivered_at asc, source_file asc, source_row asc' %}
-{%- set of_the_window -%}
-    {% if is_incremental() %}and case_id in (select window_cases.case_id from window_cases){% endif %}
-{%- endset %}
 
 with
 {% if is_incremental() %}
-window_cases as (
-    -- small (the ids alone), so materialising it once for its six readers is cheap
-    select distinct window_ids.case_id
-    from {{ ids_in_month_window(events, 'case_id', 'occurred_at') }} as window_ids
+window_events as (
+    select *
+    from {{ events }}
+    where case_id in {{ ids_in_month_window(events, 'case_id', 'occurred_at') }}
 ),
+{%- set events = 'window_events' %}
 {% endif %}
 
 submissions_ranked as (
@@ -44,7 +44,7 @@ submissions_ranked as (
         applicant_phone_pseudonym,
         row_number() over (partition by case_id order by occurred_at asc, {{ delivery_order }}) as earliest_rank
     from {{ events }}
-    where event_type = 'submitted' {{ of_the_window }}
+    where event_type = 'submitted'
 ),
 
 submissions as (
@@ -69,7 +69,7 @@ acceptances_ranked as (
         promised_days,
         row_number() over (partition by case_id order by occurred_at asc, {{ delivery_order }}) as earliest_rank
     from {{ events }}
-    where event_type = 'accepted' {{ of_the_window }}
+    where event_type = 'accepted'
 ),
 
 acceptances as (
@@ -88,7 +88,7 @@ completions_ranked as (
         visits,
         row_number() over (partition by case_id order by occurred_at asc, {{ delivery_order }}) as earliest_rank
     from {{ events }}
-    where event_type = 'completed' {{ of_the_window }}
+    where event_type = 'completed'
 ),
 
 completions as (
@@ -106,7 +106,7 @@ rejections_ranked as (
         occurred_at as rejected_at,
         row_number() over (partition by case_id order by occurred_at asc, {{ delivery_order }}) as earliest_rank
     from {{ events }}
-    where event_type = 'rejected' {{ of_the_window }}
+    where event_type = 'rejected'
 ),
 
 rejections as (
@@ -133,7 +133,7 @@ valid_ratings as (
             rows between unbounded preceding and unbounded following
         ) as rating_count
     from {{ events }}
-    where event_type = 'rated' and rating is not null {{ of_the_window }}
+    where event_type = 'rated' and rating is not null
 ),
 
 latest_ratings as (
@@ -151,7 +151,6 @@ cases as (
         case_id,
         count(*) as event_count
     from {{ events }}
-    where 1 = 1 {{ of_the_window }}
     group by case_id
 ),
 
