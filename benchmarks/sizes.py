@@ -25,10 +25,15 @@ class Size:
         return ["--seed", str(self.seed), "--scale", str(self.scale), "--years", f"{first}-{last}"]
 
     @property
-    def next_day(self) -> tuple[str, str]:
-        """The day held back for the incremental run: the last day of event data, as file names spell it."""
+    def held_back_days(self) -> tuple[tuple[str, str], tuple[str, str]]:
+        """The two last days of event data, held back from the full build, as file names spell them.
+
+        The first lands on the freshly built warehouse; the second is the measured daily run. A warehouse's first
+        daily run also writes a whole copy of the file once (the spare that later runs start from, see
+        pipelines/lib/warehouse.py), which a warehouse in daily service has long done.
+        """
         last = self.years[1]
-        return f"{last}-12-31", f"{last}1231"
+        return (f"{last}-12-30", f"{last}1230"), (f"{last}-12-31", f"{last}1231")
 
 
 SIZES = {

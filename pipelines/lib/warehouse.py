@@ -3,6 +3,11 @@
 A run builds into `<warehouse>.state/build.duckdb`. Only after every blocking check passed is that file closed,
 checkpointed and renamed onto the published path in one `os.replace`: a reader sees the old file or the new one,
 never a half-built one. The file it replaces is kept as `previous.duckdb` for `innostat rollback`.
+
+Each run starts its working file as a copy of the published one. At city size that file is 5 GB, and writing it
+took a third of a daily run on a disk that writes 150 MB/s. The file `previous.duckdb` replaces is therefore kept
+as `spare.duckdb`, and the next run's copy starts from it and rewrites only the blocks that differ (a day's run
+changes about 5 % of them). The spare is only a head start: deleting it costs the next run a full copy.
 """
 
 from __future__ import annotations
@@ -42,14 +47,64 @@ def _remove(path: Path) -> None:
     path.unlink(missing_ok=True)
 
 
+COPY_BLOCK_BYTES = 256 * 1024  # DuckDB's block size: a changed block is rewritten whole, an unchanged one not at all
+
+
+def _spare_path(settings: Settings) -> Path:
+    return settings.state_dir / "spare.duckdb"
+
+
+def copy_changed_blocks(source: Path, target: Path, block_bytes: int = COPY_BLOCK_BYTES) -> int:
+    """Make `target` byte-for-byte equal to `source`, writing only the blocks that differ; returns bytes written.
+
+    Reading is cheap here and writing is not: both files are read (mostly from the page cache), and the few
+    changed blocks are written in place, like `rsync --inplace` on one machine.
+    """
+    size = source.stat().st_size
+    written = 0
+    src = os.open(source, os.O_RDONLY)
+    try:
+        dst = os.open(target, os.O_RDWR)
+        try:
+            for offset in range(0, size, block_bytes):
+                wanted = os.pread(src, block_bytes, offset)
+                if os.pread(dst, len(wanted), offset) != wanted:
+                    os.pwrite(dst, wanted, offset)
+                    written += len(wanted)
+            os.ftruncate(dst, size)
+        finally:
+            os.close(dst)
+    finally:
+        os.close(src)
+    shutil.copystat(source, target)
+    return written
+
+
+def copy_published(settings: Settings, destination: Path) -> Path:
+    """Make `destination` a copy of the published file, starting from the spare (or a leftover `destination`)
+    when there is one; a file that shares its inode with another name is never written in place."""
+    _remove(_wal(destination))
+    spare = _spare_path(settings)
+    if spare.exists():
+        _remove(destination)
+        os.replace(spare, destination)
+    if destination.exists() and destination.stat().st_nlink == 1:
+        copy_changed_blocks(settings.warehouse, destination)
+    else:
+        _remove(destination)
+        shutil.copy2(settings.warehouse, destination)
+    return destination
+
+
 def prepare_build(settings: Settings) -> Path:
     """Start the working file from the published one (so a partial build keeps the other tables)."""
     settings.state_dir.mkdir(parents=True, exist_ok=True)
     build = settings.build_path
-    _remove(build)
-    _remove(_wal(build))
     if settings.warehouse.exists():
-        shutil.copy2(settings.warehouse, build)
+        copy_published(settings, build)
+    else:
+        _remove(build)
+        _remove(_wal(build))
     return build
 
 
@@ -74,10 +129,7 @@ def stage_build_copy(settings: Settings) -> Path | None:
     if not settings.warehouse.exists():
         return None
     settings.state_dir.mkdir(parents=True, exist_ok=True)
-    staged = settings.state_dir / "build.staged.duckdb"
-    _remove(staged)
-    shutil.copy2(settings.warehouse, staged)
-    return staged
+    return copy_published(settings, settings.state_dir / "build.staged.duckdb")
 
 
 def adopt_staged_build(settings: Settings, staged: Path, run_id: str) -> Path:
@@ -110,6 +162,8 @@ def _keep_previous(settings: Settings) -> Path | None:
         os.link(settings.warehouse, tmp)  # same inode: costs nothing, survives the replace below
     except OSError:
         shutil.copy2(settings.warehouse, tmp)
+    if settings.previous_path.exists():
+        os.replace(settings.previous_path, _spare_path(settings))  # the next run's copy starts from it
     os.replace(tmp, settings.previous_path)
     return settings.previous_path
 

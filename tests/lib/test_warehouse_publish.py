@@ -1,11 +1,12 @@
 """Write-audit-publish: atomic replace, stale WAL removal, rollback, and a failed build changes nothing."""
 
 import hashlib
+import os
 
 import duckdb
 import pytest
 
-from pipelines.lib.warehouse import PublishError, prepare_build, publish, rollback
+from pipelines.lib.warehouse import PublishError, copy_changed_blocks, prepare_build, publish, rollback
 
 
 def _write_build(settings, value: int) -> None:
@@ -98,3 +99,54 @@ def test_a_staged_copy_becomes_the_build_only_when_adopted(settings):
     assert _value(settings.build_path) == 2
     ensure_build_prepared(settings, "run-3")  # another run starts again from the published file
     assert _value(settings.build_path) == 1
+
+
+def _sha(path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.mark.parametrize("target_size", [0, 3000, 10_000])
+def test_copy_changed_blocks_makes_an_equal_file_and_writes_only_what_differs(tmp_path, target_size):
+    source, target = tmp_path / "source", tmp_path / "target"
+    data = bytes(range(256)) * 20  # 5 120 bytes: five blocks of 1 024
+    source.write_bytes(data)
+    stale = bytearray((data * 2)[:target_size])
+    if target_size >= 3000:
+        stale[1500] ^= 0xFF  # one byte changed in the second block
+    target.write_bytes(bytes(stale))
+
+    written = copy_changed_blocks(source, target, block_bytes=1024)
+
+    assert target.read_bytes() == data
+    expected = {0: 5120, 3000: 1024 + 3 * 1024, 10_000: 1024}[target_size]  # a short target gets its missing tail
+    assert written == expected
+
+
+def test_the_next_build_starts_from_the_spare_and_equals_the_published_file(settings):
+    for value in (1, 2, 3):
+        _write_build(settings, value)
+        publish(settings)
+    spare = settings.state_dir / "spare.duckdb"
+    assert spare.exists() and _value(spare) == 1  # the file `previous.duckdb` held before the last publish
+    published, previous = _sha(settings.warehouse), _sha(settings.previous_path)
+
+    build = prepare_build(settings)
+
+    assert not spare.exists()  # it became the working file
+    assert _sha(build) == published and _value(build) == 3
+    assert _sha(settings.warehouse) == published and _sha(settings.previous_path) == previous
+
+
+def test_a_spare_that_shares_its_inode_with_another_file_is_never_written_in_place(settings):
+    for value in (1, 2):
+        _write_build(settings, value)
+        publish(settings)
+    spare = settings.state_dir / "spare.duckdb"
+    spare.unlink(missing_ok=True)
+    os.link(settings.previous_path, spare)  # e.g. restored by hand with `ln`
+    previous = _sha(settings.previous_path)
+
+    build = prepare_build(settings)
+
+    assert _sha(build) == _sha(settings.warehouse)
+    assert _sha(settings.previous_path) == previous and _value(settings.previous_path) == 1
