@@ -4,9 +4,21 @@
 -- only when an incremental model compiles is not). --vars '{"min_month": …, "max_month": …}' still works by
 -- hand. Without either, every month is in the window. Written as a timestamp range on the raw column so
 -- Parquet row groups can be skipped.
+{% macro month_window() %}
+    {%- do return((
+        var('min_month', env_var('INNOSTAT_MIN_MONTH', '')) or none,
+        var('max_month', env_var('INNOSTAT_MAX_MONTH', '')) or none,
+    )) -%}
+{% endmacro %}
+
+
+{% macro month_window_is_set() %}
+    {%- do return(month_window() != (none, none)) -%}
+{% endmacro %}
+
+
 {% macro in_month_window(timestamp_column) %}
-    {%- set min_month = var('min_month', env_var('INNOSTAT_MIN_MONTH', '')) or none -%}
-    {%- set max_month = var('max_month', env_var('INNOSTAT_MAX_MONTH', '')) or none -%}
+    {%- set min_month, max_month = month_window() -%}
     {%- if min_month is none and max_month is none -%}
         (1 = 1)
     {%- else -%}

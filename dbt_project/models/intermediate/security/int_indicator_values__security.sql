@@ -1,9 +1,11 @@
 -- int_indicator_values__security.sql: the SEC_* indicators in the shape of marts.indicator_values.
 -- Month grain. Regions: each street (its 12-digit code) and the district total 430406; SEC_INCIDENTS also has
 -- the `category` breakdown at district level. A ratio with a zero or missing denominator gives no row.
-with incidents as (select * from {{ ref('int_security_incidents_current') }}),
+-- Camera-days are read from their table in each branch below, not through a CTE: DuckDB materialises a CTE
+-- that is referenced twice, and a city's 41 M camera-days spilled to disk for it (6 s of a 9 s model).
+{%- set camera_days = ref('int_security_camera_days') %}
 
-camera_days as (select * from {{ ref('int_security_camera_days') }}),
+with incidents as (select * from {{ ref('int_security_incidents_current') }}),
 
 population as (
     -- current annual POPULATION (persons) of each region; a zero or missing population gives no per-10k row
@@ -79,14 +81,14 @@ camera_regions as (
         street_code as region_code,
         camera_id,
         is_online
-    from camera_days
+    from {{ camera_days }}
     union all
     select
         status_month as period,
         '430406' as region_code,
         camera_id,
         is_online
-    from camera_days
+    from {{ camera_days }}
 ),
 
 camera_stats as (
