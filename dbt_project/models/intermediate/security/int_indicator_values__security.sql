@@ -1,10 +1,6 @@
 -- int_indicator_values__security.sql: the SEC_* indicators in the shape of marts.indicator_values.
 -- Month grain. Regions: each street (its 12-digit code) and the district total 430406; SEC_INCIDENTS also has
 -- the `category` breakdown at district level. A ratio with a zero or missing denominator gives no row.
--- Camera-days are read from their table in each branch below, not through a CTE: DuckDB materialises a CTE
--- that is referenced twice, and a city's 41 M camera-days spilled to disk for it (6 s of a 9 s model).
-{%- set camera_days = ref('int_security_camera_days') %}
-
 with incidents as (select * from {{ ref('int_security_incidents_current') }}),
 
 population as (
@@ -74,32 +70,9 @@ response_medians as (
     group by period, region_code
 ),
 
-camera_regions as (
-    -- a camera-day counts under the street of its winning row, and in the district total
-    select
-        status_month as period,
-        street_code as region_code,
-        camera_id,
-        is_online
-    from {{ camera_days }}
-    union all
-    select
-        status_month as period,
-        '430406' as region_code,
-        camera_id,
-        is_online
-    from {{ camera_days }}
-),
-
 camera_stats as (
-    select
-        period,
-        region_code,
-        count(distinct camera_id) as camera_count,
-        count(*) as camera_day_count,
-        sum(case when is_online then 1 else 0 end) as online_camera_day_count
-    from camera_regions
-    group by period, region_code
+    -- incremental by month (int_security_camera_months): a distinct count over every camera-day, once per month
+    select * from {{ ref('int_security_camera_months') }}
 ),
 
 indicator_values as (
