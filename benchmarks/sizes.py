@@ -25,15 +25,16 @@ class Size:
         return ["--seed", str(self.seed), "--scale", str(self.scale), "--years", f"{first}-{last}"]
 
     @property
-    def held_back_days(self) -> tuple[tuple[str, str], tuple[str, str]]:
-        """The two last days of event data, held back from the full build, as file names spell them.
+    def held_back_days(self) -> tuple[tuple[str, str], ...]:
+        """The three last days of event data, held back from the full build, as file names spell them.
 
-        The first lands on the freshly built warehouse; the second is the measured daily run. A warehouse's first
-        daily run also writes a whole copy of the file once (the spare that later runs start from, see
-        pipelines/lib/warehouse.py), which a warehouse in daily service has long done.
+        They land one after the other on the freshly built warehouse; the third is the measured daily run. The
+        first two runs after a build each write a whole copy of the warehouse file once (the spare that later
+        runs start from is the third file: published, previous, spare; see pipelines/lib/warehouse.py), which a
+        warehouse in daily service has long done.
         """
         last = self.years[1]
-        return (f"{last}-12-30", f"{last}1230"), (f"{last}-12-31", f"{last}1231")
+        return tuple((f"{last}-12-{day}", f"{last}12{day}") for day in ("29", "30", "31"))
 
 
 SIZES = {
