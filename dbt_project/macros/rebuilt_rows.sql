@@ -2,8 +2,9 @@
 --
 -- A test configured with `meta: {rebuilt_rows: {at: <column>}}` reads, when the run has a month window
 -- (INNOSTAT_MIN_MONTH / INNOSTAT_MAX_MONTH, see month_window.sql), only the rows whose `at` lies in the window;
--- with `key: <column>` also, the rows sharing that key with one of them. Without a window (a first build,
--- --full-refresh, dbt by hand) the test reads the whole table.
+-- with `key: <column>` also, the rows sharing that key with one of them. Without a window (a first build, dbt
+-- by hand), with --full-refresh, and on Spark (where every build is a full build: spark_full_builds.sql) the
+-- test reads the whole table.
 --
 -- Why it is enough: an incremental model with delete+insert rewrites exactly the window's rows (its unique_key
 -- is the month, or the key of the window's rows); every other row is as the run that wrote it left it, and that
@@ -15,7 +16,8 @@
 {% macro get_where_subquery(relation) -%}
     {%- set where = config.get('where', '') -%}
     {%- set scope = (config.get('meta') or {}).get('rebuilt_rows') -%}
-    {%- if scope and execute and month_window_is_set() -%}
+    {%- set rebuilt_in_place = execute and not flags.FULL_REFRESH and target.type != 'spark' -%}
+    {%- if scope and rebuilt_in_place and month_window_is_set() -%}
         {%- if scope.get('key') -%}
             {%- set rebuilt = scope['key'] ~ ' in ' ~ ids_in_month_window(relation, scope['key'], scope['at']) -%}
         {%- else -%}

@@ -2,7 +2,8 @@
 
 A real `dbt test` on a hand-made build file: a duplicate among the window's rows fails the test, a duplicate
 that involves a row of the window and an older row fails it too (the `key` scope), a duplicate wholly outside
-the window is left to the run that wrote it, and without a window (a first build) the whole table is read.
+the window is left to the run that wrote it, and without a window (a first build) or with --full-refresh the
+whole table is read.
 """
 
 from __future__ import annotations
@@ -50,14 +51,14 @@ def _tables(path: Path, camera_days: list[tuple[str, str]], events: list[tuple[s
     con.close()
 
 
-def _passes(select: str, monkeypatch, month: str | None) -> bool:
+def _passes(select: str, monkeypatch, month: str | None, command: str = "test", *flags: str) -> bool:
     if month:
         monkeypatch.setenv("INNOSTAT_MIN_MONTH", month)
         monkeypatch.setenv("INNOSTAT_MAX_MONTH", month)
     else:
         monkeypatch.delenv("INNOSTAT_MIN_MONTH", raising=False)
         monkeypatch.delenv("INNOSTAT_MAX_MONTH", raising=False)
-    args = ["test", "--project-dir", str(DBT_PROJECT), "--profiles-dir", str(DBT_PROJECT), "--select", select]
+    args = [command, *flags, "--project-dir", str(DBT_PROJECT), "--profiles-dir", str(DBT_PROJECT), "--select", select]
     result = dbtRunner().invoke([*args, "--quiet"])
     assert result.exception is None, result.exception
     tests = [r for r in result.result if r.node.resource_type == "test"]  # not the on-run-start hook
@@ -74,6 +75,7 @@ def test_a_duplicate_is_judged_when_a_rebuilt_row_is_in_it(build, monkeypatch):
     assert not _passes(CAMERA_TEST, monkeypatch, "2021-05")  # both copies rebuilt
     assert _passes(CAMERA_TEST, monkeypatch, "2021-06")  # 2021-05 was judged by the run that wrote it
     assert not _passes(CAMERA_TEST, monkeypatch, None)  # a first build reads everything
+    assert not _passes(CAMERA_TEST, monkeypatch, "2021-06", "build", "--full-refresh")  # so does a full refresh
 
     assert not _passes(EVENT_TEST, monkeypatch, "2021-06")  # a rebuilt E1 beside an older E1: caught by its key
     assert _passes(EVENT_TEST, monkeypatch, "2021-07")
