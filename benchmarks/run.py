@@ -55,6 +55,7 @@ RUN_NAMES = {
     "day2": "`innostat run`, day 2 after the build (writes a whole copy of the file)",
     "incremental": "`innostat run`, one more day (a daily run)",
 }
+PIPELINE_RUNS = tuple(RUN_NAMES)  # in the order a repetition runs them
 
 
 def say(message: str) -> None:
@@ -226,7 +227,7 @@ def repetition(size: Size, landing: Landing, index: int, work: Path, baselines: 
     peak = rep.full["peak_rss_bytes"] / GIB
     say(f"{size.name} #{index + 1}: full run {rep.full['wall_s']:.1f} s, peak {peak:.2f} GiB")
 
-    for kind, files, (day, _) in zip(("day1", "day2", "incremental"), landing.days, size.held_back_days, strict=True):
+    for kind, files, (day, _) in zip(PIPELINE_RUNS[1:], landing.days, size.held_back_days, strict=True):
         for rel in files:
             os.link(landing.full / rel, run_landing / rel)
         say(f"{size.name} #{index + 1}: {RUN_NAMES[kind]}: {len(files)} files of {day}")
@@ -279,9 +280,6 @@ def stage_seconds(run: dict) -> dict[str, float]:
         out[stage] = round(total, 3)
     out["outside steps (process start, imports, dbt start, planning)"] = round(run["wall_s"] - sum(out.values()), 3)
     return out
-
-
-PIPELINE_RUNS = ("full", "day1", "day2", "incremental")
 
 
 def summarise(size: Size, reps: list[Repetition], facts: dict, baselines: list[str]) -> dict:

@@ -48,3 +48,8 @@ class Settings:
     def previous_path(self) -> Path:
         """The published file before the last publish, kept for `innostat rollback`."""
         return self.state_dir / "previous.duckdb"
+
+    @property
+    def spare_path(self) -> Path:
+        """The publish before `previous_path`: the next run's working copy starts from it (lib/warehouse.py)."""
+        return self.state_dir / "spare.duckdb"

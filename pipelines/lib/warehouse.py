@@ -50,10 +50,6 @@ def _remove(path: Path) -> None:
 COPY_BLOCK_BYTES = 256 * 1024  # DuckDB's block size: a changed block is rewritten whole, an unchanged one not at all
 
 
-def _spare_path(settings: Settings) -> Path:
-    return settings.state_dir / "spare.duckdb"
-
-
 def copy_changed_blocks(source: Path, target: Path, block_bytes: int = COPY_BLOCK_BYTES) -> int:
     """Make `target` byte-for-byte equal to `source`, writing only the blocks that differ; returns bytes written.
 
@@ -84,7 +80,7 @@ def copy_published(settings: Settings, destination: Path) -> Path:
     """Make `destination` a copy of the published file, starting from the spare (or a leftover `destination`)
     when there is one; a file that shares its inode with another name is never written in place."""
     _remove(_wal(destination))
-    spare = _spare_path(settings)
+    spare = settings.spare_path
     if spare.exists():
         _remove(destination)
         os.replace(spare, destination)
@@ -163,7 +159,7 @@ def _keep_previous(settings: Settings) -> Path | None:
     except OSError:
         shutil.copy2(settings.warehouse, tmp)
     if settings.previous_path.exists():
-        os.replace(settings.previous_path, _spare_path(settings))  # the next run's copy starts from it
+        os.replace(settings.previous_path, settings.spare_path)  # the next run's copy starts from it
     os.replace(tmp, settings.previous_path)
     return settings.previous_path
 
