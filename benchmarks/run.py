@@ -259,9 +259,9 @@ STAGES = {  # stage → the Dagster steps it sums (see `innostat run --timings`)
     "ingest: gov_services": ["raw__gov_services"],
     "ingest: security_incidents": ["raw__security_incidents"],
     "ingest: security_cameras": ["raw__security_cameras"],
-    "dbt build: base (seeds, statistics, R&D)": ["dbt_base"],
+    "dbt build: base (seeds, statistics, R&D; 0 when kept)": ["dbt_base"],
     "dbt build: monthly (gov services, security)": ["dbt_monthly"],
-    "dbt build: final (indicator_values)": ["dbt_final"],
+    "dbt build: final (indicator_values, ledger, quarantine)": ["dbt_final"],
     "checks (GX suites, freshness)": ["*great_expectations", "*feed_is_fresh"],
     "publish": ["warehouse__published"],
 }

@@ -154,14 +154,19 @@ def _warnings(result) -> list[str]:
     return found
 
 
-def _execute(job_name: str, instance, log_level: str, tags: dict | None = None, run_id: str | None = None):
+def _execute(
+    job_name: str, instance, log_level: str, tags: dict | None = None, run_id: str | None = None, selection=None
+):
+    """Run a job in this process; `selection` (a dg.AssetSelection) narrows it to some of its assets."""
     from pipelines.definitions import defs
 
-    job = defs().resolve_job_def(job_name)
+    definitions = defs()
+    job = definitions.resolve_job_def(job_name)
     return job.execute_in_process(
         instance=instance,
         raise_on_error=False,
         run_id=run_id,
+        asset_selection=None if selection is None else list(selection.resolve(definitions.resolve_asset_graph())),
         tags=tags or {},
         run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
     )
@@ -224,12 +229,16 @@ def _build(
     timings: _Timings | None = None,
     run_id: str | None = None,
 ) -> int:
-    from pipelines.defs.jobs import BUILD_JOB_NAME
+    from pipelines.defs.jobs import BUILD_JOB_NAME, build_selection
     from pipelines.defs.operations.automation import RANGE_END, RANGE_START, build_tags
+    from pipelines.lib.build_inputs import base_is_current
 
     tags = build_tags(window)
     _say(f"[2/2] build, check and publish (monthly facts for {tags[RANGE_START]} … {tags[RANGE_END]})")
-    result = _execute(BUILD_JOB_NAME, instance, log_level, tags, run_id)
+    keep_base = base_is_current(settings)
+    if keep_base:
+        _say("statistics and R&D models kept from the published warehouse: no new file of theirs, no code change")
+    result = _execute(BUILD_JOB_NAME, instance, log_level, tags, run_id, build_selection(keep_base))
     if timings is not None:
         timings.phase("build_and_publish", instance, result)
         timings.write()

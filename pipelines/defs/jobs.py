@@ -7,6 +7,8 @@ when an ingest run succeeds (see defs/operations/automation.py).
 
 import dagster as dg
 
+from pipelines.defs.transform.assets import dbt_base
+
 INGEST_JOB_NAME = "ingest"
 BUILD_JOB_NAME = "build_and_publish"
 _SIDE_TABLES = dg.AssetSelection.assets(["raw", "quarantine"], ["raw", "ingest_ledger"])
@@ -19,12 +21,20 @@ ingest = dg.define_asset_job(
     executor_def=dg.in_process_executor,
 )
 
+BUILD_ASSETS = dg.AssetSelection.all() - dg.AssetSelection.key_prefixes("raw")
+
 build_and_publish = dg.define_asset_job(
     BUILD_JOB_NAME,
-    selection=dg.AssetSelection.all() - dg.AssetSelection.key_prefixes("raw"),
+    selection=BUILD_ASSETS,
     description=(
         "Build the warehouse from the raw layer into the working file (monthly facts only for the partition "
         "range), run every check, publish atomically."
     ),
     executor_def=dg.in_process_executor,
 )
+
+
+def build_selection(keep_base: bool) -> dg.AssetSelection:
+    """What a build run materialises: everything, or everything but `dbt_base` (and its checks) when the
+    published warehouse's statistics and R&D tables are current (`lib/build_inputs.base_is_current`)."""
+    return BUILD_ASSETS - dg.AssetSelection.assets(dbt_base) if keep_base else BUILD_ASSETS

@@ -3,8 +3,9 @@
 import dagster as dg
 import duckdb
 
-from pipelines.defs.jobs import build_and_publish, ingest
+from pipelines.defs.jobs import build_and_publish, build_selection, ingest
 from pipelines.defs.resources import WarehouseResource
+from pipelines.lib.build_inputs import base_is_current
 from pipelines.lib.months import clamp, current_month, touched_months
 
 RANGE_START, RANGE_END = "dagster/asset_partition_range_start", "dagster/asset_partition_range_end"
@@ -45,4 +46,9 @@ def build_after_ingest(context: dg.RunStatusSensorContext, warehouse: WarehouseR
     window = (
         touched_months(settings.raw_dir, run_id) if settings.warehouse.exists() else touched_months(settings.raw_dir)
     )
-    return dg.RunRequest(run_key=f"build-after-{run_id}", tags={**build_tags(window), "innostat/ingest_run": run_id})
+    selection = build_selection(keep_base=base_is_current(settings)).resolve(context.repository_def.asset_graph)
+    return dg.RunRequest(
+        run_key=f"build-after-{run_id}",
+        tags={**build_tags(window), "innostat/ingest_run": run_id},
+        asset_selection=sorted(selection),
+    )

@@ -2,9 +2,10 @@
 
 Raw sources map onto the ingestion assets' keys (`raw/<table>`), models onto `<schema>/<name>`, so lineage runs
 from the landing zone to the marts. dbt tests are asset checks. A build is three steps, split by dbt tags:
-`dbt_base` (seeds, statistics, R&D filings, untagged), `dbt_monthly` (government services and security,
-partitioned by month and incremental: the partition range reaches dbt as INNOSTAT_MIN_MONTH/MAX_MONTH), and
-`dbt_final` (indicator_values, which stacks both). All write the same working file, never the published one.
+`dbt_base` (seeds, statistics, R&D filings, untagged; left out of a run when its inputs did not change, see
+lib/build_inputs.py), `dbt_monthly` (government services and security, partitioned by month and incremental: the
+partition range reaches dbt as INNOSTAT_MIN_MONTH/MAX_MONTH), and `dbt_final` (indicator_values, which stacks
+both, and the ledger and quarantine marts). All write the same working file, never the published one.
 """
 
 import os
@@ -21,6 +22,7 @@ from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtC
 from pipelines.defs.partitions import monthly_partitions
 from pipelines.defs.resources import WarehouseResource
 from pipelines.defs.transform.dbt_project import dbt_project
+from pipelines.lib.build_inputs import BASE_GROUP, base_fingerprint, record_fingerprint
 from pipelines.lib.warehouse import ensure_build_prepared
 
 LOCK_ERRORS = ("Could not set lock on file", "Conflicting lock is held")
@@ -154,8 +156,11 @@ def _run_dbt_build(context: dg.AssetExecutionContext, dbt: DbtCliResource, wareh
     pool="warehouse",
 )
 def dbt_base(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
-    """Seeds, statistics and R&D filings: small, rebuilt in full every run."""
+    """Seeds, statistics and R&D filings: small, rebuilt in full when a run needs them (lib/build_inputs.py)."""
+    # Taken before dbt reads anything: a file landing meanwhile makes the next run's fingerprint differ.
+    fingerprint = base_fingerprint(warehouse.settings)
     yield from _run_dbt(context, dbt, warehouse, [])
+    record_fingerprint(warehouse.settings.build_path, BASE_GROUP, fingerprint, context.run.run_id)
 
 
 @dbt_assets(
@@ -182,7 +187,7 @@ def dbt_monthly(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehous
     pool="warehouse",
 )
 def dbt_final(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
-    """marts.indicator_values: every area's indicators stacked."""
+    """marts.indicator_values (every area's indicators stacked), and the ledger and quarantine of every feed."""
     yield from _run_dbt(context, dbt, warehouse, [])
 
 
