@@ -1,11 +1,14 @@
 """dbt models as Dagster assets, built from the manifest that `dbt parse` writes (no database needed).
 
 Raw sources map onto the ingestion assets' keys (`raw/<table>`), models onto `<schema>/<name>`, so lineage runs
-from the landing zone to the marts. dbt tests are asset checks. A build is three steps, split by dbt tags:
+from the landing zone to the marts. dbt tests are asset checks. A build is two dbt invocations, split by dbt tags:
 `dbt_base` (seeds, statistics, R&D filings, untagged; left out of a run when its inputs did not change, see
-lib/build_inputs.py), `dbt_monthly` (government services and security, partitioned by month and incremental: the
-partition range reaches dbt as INNOSTAT_MIN_MONTH/MAX_MONTH), and `dbt_final` (indicator_values, which stacks
-both, and the ledger and quarantine marts). All write the same working file, never the published one.
+lib/build_inputs.py) and `dbt_monthly`: government services and security (tag `monthly`: partitioned by month
+and incremental, the partition range reaching dbt as INNOSTAT_MIN_MONTH/MAX_MONTH), then what is rebuilt whole
+on every run (tag `final`: indicator_values, which stacks every area, and the ledger and quarantine marts).
+The `final` models share the monthly invocation, so they carry its month partitions in Dagster: a daily run
+pays dbt's start (imports, manifest, ~3 s) once, not twice. Both write the same working file, never the
+published one.
 """
 
 import os
@@ -76,7 +79,7 @@ def share_partial_parse(target_path: Path) -> None:
 
 
 KEEP_INVOCATION_TARGETS = 30  # the newest dbt target folders kept for debugging (a day of runs, and more)
-_INVOCATION_PREFIXES = ("dbt_base-", "dbt_monthly-", "dbt_final-")
+_INVOCATION_PREFIXES = ("dbt_base-", "dbt_monthly-", "dbt_final-")  # dbt_final: the step before 2026-12
 
 
 def prune_invocation_targets(target_dir: Path, keep: int = KEEP_INVOCATION_TARGETS, min_age_s: float = 86_400) -> int:
@@ -166,32 +169,21 @@ def dbt_base(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: 
 @dbt_assets(
     manifest=dbt_project.manifest_path,
     dagster_dbt_translator=TRANSLATOR,
-    select="tag:monthly",
+    select="tag:monthly tag:final",
     name="dbt_monthly",
     partitions_def=monthly_partitions,
     backfill_policy=dg.BackfillPolicy.single_run(),
     pool="warehouse",
 )
 def dbt_monthly(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
-    """Government-service and security facts: only the months of the run's partition range are recomputed."""
+    """Government-service and security facts (only the months of the run's partition range are recomputed), then
+    marts.indicator_values (every area's indicators stacked) and the ledger and quarantine of every feed."""
     window = context.partition_key_range
     context.log.info(f"incremental month window {window.start} … {window.end}")
     yield from _run_dbt(context, dbt, warehouse, [], (window.start, window.end))
 
 
-@dbt_assets(
-    manifest=dbt_project.manifest_path,
-    dagster_dbt_translator=TRANSLATOR,
-    select="tag:final",
-    name="dbt_final",
-    pool="warehouse",
-)
-def dbt_final(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
-    """marts.indicator_values (every area's indicators stacked), and the ledger and quarantine of every feed."""
-    yield from _run_dbt(context, dbt, warehouse, [])
-
-
-DBT_ASSETS = [dbt_base, dbt_monthly, dbt_final]
+DBT_ASSETS = [dbt_base, dbt_monthly]
 
 # raw/quarantine and raw/ingest_ledger are written by every ingestion asset as a side effect.
 raw_side_tables = [
