@@ -41,3 +41,20 @@ def test_the_newest_stay_however_old(tmp_path):
 
 def test_no_target_folder_is_nothing_to_do(tmp_path):
     assert prune_invocation_targets(tmp_path / "missing") == 0
+
+
+def test_the_dbt_version_told_to_dagster_is_the_version_of_the_dbt_it_runs():
+    """LocalDbtCliResource skips dagster-dbt's `dbt --version` subprocess (3 s a step); the version it states
+    instead must be the one that executable reports."""
+    import re
+    import subprocess
+
+    from dagster_dbt import DbtCliResource
+
+    from pipelines.defs.resources import LocalDbtCliResource, default_resources
+
+    resource = default_resources()["dbt"]
+    assert isinstance(resource, LocalDbtCliResource)
+    reported = subprocess.run([resource.dbt_executable, "--version"], capture_output=True, text=True, check=True)
+    assert resource._cli_version == DbtCliResource._cli_version.func(resource)  # what dagster-dbt would ask
+    assert str(resource._cli_version) == re.search(r"(\d+\.\d+\.\d+)", reported.stdout).group(1)
