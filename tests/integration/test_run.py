@@ -11,6 +11,7 @@ import pytest
 
 from pipelines.cli import main
 from pipelines.lib.settings import Settings
+from tests.helpers import rows
 from tests.integration.conftest import copy_landing
 
 FEEDS = ("statistics", "rd_filings", "gov_services", "security_incidents", "security_cameras")
@@ -18,14 +19,6 @@ FEEDS = ("statistics", "rd_filings", "gov_services", "security_incidents", "secu
 
 def _sha(path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-def _rows(path, sql: str) -> list[tuple]:
-    con = duckdb.connect(str(path), read_only=True)
-    try:
-        return con.execute(sql).fetchall()
-    finally:
-        con.close()
 
 
 @pytest.fixture(scope="module")
@@ -42,7 +35,7 @@ def published(generated, tmp_path_factory):
 
 def test_run_publishes_the_quarantine_with_exact_counts(published):
     settings, manifest, _ = published
-    counts = dict(_rows(settings.warehouse, "select feed, count(*) from marts.quarantine group by feed"))
+    counts = dict(rows(settings.warehouse, "select feed, count(*) from marts.quarantine group by feed"))
     for feed in FEEDS:
         assert counts.get(feed, 0) == manifest["quarantine_expected"][feed], feed
     assert not settings.build_path.exists()  # the working file became the published one
@@ -51,7 +44,7 @@ def test_run_publishes_the_quarantine_with_exact_counts(published):
 def test_raw_tables_are_visible_in_the_published_file(published):
     settings, _, _ = published
     for table in (*FEEDS, "ingest_ledger", "quarantine"):
-        (count,) = _rows(settings.warehouse, f"select count(*) from raw.{table}")[0]
+        (count,) = rows(settings.warehouse, f"select count(*) from raw.{table}")[0]
         assert count > 0, table
 
 
@@ -76,9 +69,9 @@ def test_no_personal_value_anywhere_in_the_published_warehouse(published):
 def test_a_second_run_changes_no_published_value(published):
     settings, _, _ = published
     query = "select * from marts.quarantine order by all"
-    before = _rows(settings.warehouse, query)
+    before = rows(settings.warehouse, query)
     assert main(["run", "--landing", str(settings.landing), "--warehouse", str(settings.warehouse)]) == 0
-    assert _rows(settings.warehouse, query) == before
+    assert rows(settings.warehouse, query) == before
 
 
 def test_a_failed_check_leaves_the_published_file_byte_for_byte(published, tmp_path, capsys):

@@ -9,11 +9,10 @@ from __future__ import annotations
 import os
 import shutil
 
-import duckdb
 import pytest
 
 from pipelines.cli import main
-from tests.helpers import copy_landing
+from tests.helpers import copy_landing, rows
 
 KEPT = "statistics and R&D models kept from the published warehouse"
 POPULATION_2021 = (
@@ -22,16 +21,8 @@ POPULATION_2021 = (
 )
 
 
-def _published(warehouse, sql: str) -> list[tuple]:
-    con = duckdb.connect(str(warehouse), read_only=True)
-    try:
-        return con.execute(sql).fetchall()
-    finally:
-        con.close()
-
-
 def _base_run_id(warehouse) -> str:
-    return _published(warehouse, "select run_id from ops.build_inputs where build_group = 'dbt_base'")[0][0]
+    return rows(warehouse, "select run_id from ops.build_inputs where build_group = 'dbt_base'")[0][0]
 
 
 def _delivered_last(path) -> None:
@@ -53,10 +44,10 @@ def test_daily_run_keeps_base_and_a_revision_rebuilds_it(generated, tmp_path, ke
     assert main(["run", "--landing", str(landing), "--warehouse", str(warehouse)]) == 0
     assert KEPT not in capsys.readouterr().out
     first_build = _base_run_id(warehouse)
-    statistics_values = _published(
+    statistics_values = rows(
         warehouse, "select count(*), sum(value) from marts.indicator_values where indicator_code = 'GDP'"
     )
-    (population,) = _published(warehouse, POPULATION_2021)
+    (population,) = rows(warehouse, POPULATION_2021)
 
     # A day of events, and a statistics file delivered again under another name (same content: not new data)
     shutil.move(tmp_path / held.name, landing / "gov_services" / held.name)
@@ -66,13 +57,11 @@ def test_daily_run_keeps_base_and_a_revision_rebuilds_it(generated, tmp_path, ke
     assert KEPT in capsys.readouterr().out
     assert _base_run_id(warehouse) == first_build
     assert (
-        _published(warehouse, "select count(*), sum(value) from marts.indicator_values where indicator_code = 'GDP'")
+        rows(warehouse, "select count(*), sum(value) from marts.indicator_values where indicator_code = 'GDP'")
         == statistics_values
     )
     # the ledger and quarantine marts are rebuilt on every run: the day's file is in the ledger
-    assert _published(warehouse, f"select count(*) from marts.ingest_ledger where source_file like '%{held.name}'") == [
-        (1,)
-    ]
+    assert rows(warehouse, f"select count(*) from marts.ingest_ledger where source_file like '%{held.name}'") == [(1,)]
 
     # A revision of 2021's population (final verification): the next run rebuilds the base and publishes it
     revision = landing / "statistics" / "2021年常住人口_最终核实_修订.csv"
@@ -84,4 +73,4 @@ def test_daily_run_keeps_base_and_a_revision_rebuilds_it(generated, tmp_path, ke
     assert KEPT not in capsys.readouterr().out
     assert _base_run_id(warehouse) != first_build
     assert population != (995_000.0,)
-    assert _published(warehouse, POPULATION_2021) == [(995_000.0,)]
+    assert rows(warehouse, POPULATION_2021) == [(995_000.0,)]

@@ -8,12 +8,12 @@ import hashlib
 import shutil
 from pathlib import Path
 
-import duckdb
 import pytest
 
 from pipelines.cli import main
 from pipelines.lib.settings import Settings
 from tests.conftest import TEST_PII_KEY
+from tests.helpers import rows  # noqa: F401  (the quality tests import it from here)
 from tests.integration.conftest import copy_landing
 
 with contextlib.suppress(ImportError):  # the session's landing zone: tests/conftest.py, or tests/integration/
@@ -22,14 +22,6 @@ with contextlib.suppress(ImportError):  # the session's landing zone: tests/conf
 
 def sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-def rows(path: Path, sql: str, params: list | None = None) -> list[tuple]:
-    con = duckdb.connect(str(path), read_only=True)
-    try:
-        return con.execute(sql, params or []).fetchall()
-    finally:
-        con.close()
 
 
 @pytest.fixture(scope="session")
