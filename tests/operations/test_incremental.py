@@ -181,7 +181,11 @@ def _plant_item_name(warehouse, month: str | None, text: str | None, case_id: st
             "select item_name from marts.fct_gov_service_cases where case_id = ?", [case_id]
         ).fetchone()
         if text is not None:
-            con.execute("update marts.fct_gov_service_cases set item_name = ? where case_id = ?", [text, case_id])
+            # the mart is a view of this table
+            con.execute(
+                "update intermediate.int_gov_service_cases_assembled set item_name = ? where case_id = ?",
+                [text, case_id],
+            )
     finally:
         con.close()
     return case_id, before
