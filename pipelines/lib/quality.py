@@ -12,7 +12,9 @@ in place until the next run starts, and a passed run's results are published wit
 
 from __future__ import annotations
 
+import collections
 import contextlib
+import itertools
 import json
 import math
 import os
@@ -379,14 +381,101 @@ def split_unique(suites: list[Suite]) -> tuple[list[Suite], list[Suite]]:
     return unique_parts, rest
 
 
+# --- chunks, judged in this process or by worker processes ---------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FrameChunk:
+    """Rows already in a frame (an empty batch)."""
+
+    frame: pd.DataFrame
+
+    def load(self) -> pd.DataFrame:
+        return self.frame
+
+
+@dataclass(frozen=True)
+class ParquetChunk:
+    """Whole raw Parquet files, only the columns the suites read: a worker reads them itself."""
+
+    paths: tuple[str, ...]
+    columns: tuple[str, ...]
+
+    def load(self) -> pd.DataFrame:
+        parts = [pl.read_parquet(path, columns=list(self.columns)) for path in self.paths]
+        return pl.concat(parts, how="vertical_relaxed").to_pandas()
+
+
+@dataclass(frozen=True)
+class ArrowChunk:
+    """Rows of a mart as Arrow (pickled as buffers, so cheap to hand to a worker), made a pandas frame by DuckDB,
+    the same conversion wherever it is judged."""
+
+    batch: Any  # pyarrow.RecordBatch or Table
+
+    def load(self) -> pd.DataFrame:
+        con = duckdb.connect(":memory:", config={"threads": 1})
+        try:
+            return con.from_arrow(self.batch).df()
+        finally:
+            con.close()
+
+
+Chunk = FrameChunk | ParquetChunk | ArrowChunk
+PARALLEL_MIN_CHUNKS = 3  # fewer: starting worker processes (GX imports in each, ~4 s) costs more than it saves
+
+
+def check_workers() -> int:
+    """Processes that judge chunks side by side: `INNOSTAT_CHECK_WORKERS`, else one per core (1 = in-process)."""
+    text = os.environ.get("INNOSTAT_CHECK_WORKERS", "").strip()
+    if not text:
+        return max(1, os.cpu_count() or 1)
+    if not text.isdigit() or int(text) < 1:
+        raise ValueError(f"INNOSTAT_CHECK_WORKERS must be a whole number ≥ 1 (1 = no worker processes), got {text!r}")
+    return int(text)
+
+
+def judge_chunk(suites: list[Suite], chunk: Chunk) -> tuple[list[list[RuleResult]], int]:
+    """Every suite's results on one chunk, and its row count."""
+    frame = chunk.load()
+    return [validate(suite, frame) for suite in suites], len(frame)
+
+
+def judge_chunks(suites: list[Suite], chunks: Iterator[Chunk]) -> Iterator[tuple[list[list[RuleResult]], int]]:
+    """`judge_chunk` for each chunk, results in chunk order.
+
+    A check is single-threaded pandas (a city's first build: 36 M raw events, 10 M cases), so from
+    `PARALLEL_MIN_CHUNKS` chunks on, `check_workers()` processes judge them side by side, each holding at most
+    one chunk; the verdicts are the same (tests/quality/test_chunked_raw_checks.py)."""
+    workers = check_workers()
+    first = list(itertools.islice(chunks, PARALLEL_MIN_CHUNKS))
+    if workers == 1 or len(first) < PARALLEL_MIN_CHUNKS:
+        for chunk in itertools.chain(first, chunks):
+            yield judge_chunk(suites, chunk)
+        return
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    # spawn, not fork: the parent holds polars and DuckDB thread pools that a forked child would inherit broken
+    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        pending: collections.deque = collections.deque()
+        for chunk in itertools.chain(first, chunks):
+            pending.append(pool.submit(judge_chunk, suites, chunk))
+            if len(pending) > workers:  # bounded: a chunk is queued only when a worker is about to be free
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
+
+
 def judge(
     suites: list[Suite],
     whole_frames: Callable[[list[Suite]], dict[str, pd.DataFrame]],
-    row_chunks: Callable[[list[Suite]], Iterator[pd.DataFrame]],
+    row_chunks: Callable[[list[Suite]], Iterator[Chunk]],
     repeated_values: Callable[[str, list[str]], tuple[pd.DataFrame, int]] | None = None,
 ) -> tuple[list[RuleResult], int]:
     """Every rule of `suites`, in their order, and the rows checked. Row-wise rules see the rows a chunk at a
-    time (`row_chunks` yields at least one frame, maybe empty), so no check holds a big table in one frame.
+    time (`row_chunks` yields at least one chunk, maybe empty), so no check holds a big table in one frame; many
+    chunks are judged by worker processes side by side (`judge_chunks`).
 
     With `repeated_values(column, columns)` (the rows whose `column` value repeats, with `columns`, and the
     table's row count), uniqueness rules are judged on those rows only: same verdict, count and sample."""
@@ -411,35 +500,36 @@ def judge(
     rows_checked = len(frames["rows"]) if "rows" in frames else 0
     if row_parts:
         rows_checked = 0
-        for chunk in row_chunks(row_parts):
-            rows_checked += len(chunk)
-            for suite in row_parts:
-                per_chunk[suite.name].append(validate(suite, chunk))
+        for chunk_results, rows in judge_chunks(row_parts, row_chunks(row_parts)):
+            rows_checked += rows
+            for suite, results in zip(row_parts, chunk_results, strict=True):
+                per_chunk[suite.name].append(results)
         for suite in row_parts:
             for result in merge_chunk_results(per_chunk[suite.name]):
                 found[(suite.name, result.expectation)] = result
     return [found[(suite.name, rule.name)] for suite in suites for rule in suite.rules], rows_checked
 
 
-def raw_row_chunks(raw_dir: Path, table: str, run_id: str, suites: list[Suite]) -> Iterator[pd.DataFrame]:
-    """This run's raw rows (only the columns the suites read), whole files at a time, about `CHUNK_ROWS` each."""
+def raw_row_chunks(raw_dir: Path, table: str, run_id: str, suites: list[Suite]) -> Iterator[Chunk]:
+    """This run's raw rows (only the columns the suites read), whole files at a time, about `CHUNK_ROWS` each.
+
+    A chunk names its files; whoever judges it reads them (a worker process reads its own)."""
     from pipelines.ingest.runner import raw_schema
 
     schema = raw_schema(table)
-    wanted = [c for c in schema if c in _needed_columns(suites, "rows")]
-    pending: list[pl.DataFrame] = []
+    wanted = tuple(c for c in schema if c in _needed_columns(suites, "rows"))
+    pending: list[str] = []
     size = 0
     yielded = False
     for path in _loaded_paths(raw_dir, table, _run_ledger(raw_dir, table, run_id)):
-        part = pl.read_parquet(path, columns=wanted)
-        pending.append(part)
-        size += part.height
+        pending.append(str(path))
+        size += pl.scan_parquet(path).select(pl.len()).collect().item()  # from the footer: no data is read
         if size >= CHUNK_ROWS:
-            yield pl.concat(pending, how="vertical_relaxed").to_pandas()
+            yield ParquetChunk(tuple(pending), wanted)
             pending, size, yielded = [], 0, True
-    if size or not yielded:
-        empty = pl.DataFrame(schema={c: schema[c] for c in wanted})
-        yield pl.concat(pending, how="vertical_relaxed").to_pandas() if pending else empty.to_pandas()
+    if pending or not yielded:
+        empty = pl.DataFrame(schema={c: schema[c] for c in wanted}).to_pandas()
+        yield ParquetChunk(tuple(pending), wanted) if pending else FrameChunk(empty)
 
 
 def merge_chunk_results(chunks: list[list[RuleResult]]) -> list[RuleResult]:
@@ -523,9 +613,6 @@ def mart_frames(
     return frames
 
 
-_VECTORS_PER_CHUNK = CHUNK_ROWS // 2048  # DuckDB hands results over in vectors of 2 048 rows
-
-
 def mart_row_chunks(
     con: duckdb.DuckDBPyConnection, model: str, suites: list[Suite], *, except_in: str | None = None
 ) -> Iterator[pd.DataFrame]:
@@ -545,18 +632,24 @@ def mart_row_chunks(
             f"anti join (select hash({wanted}) as __row_hash from {except_in}.marts.{_quote(model)}) "
             "using (__row_hash)"
         )
+    import pyarrow as pa
+
     cursor = con.cursor()  # the chunks stream while the caller may query `con`
-    cursor.execute(query)
-    first = True
-    while True:
-        chunk = cursor.fetch_df_chunk(_VECTORS_PER_CHUNK)
-        if len(chunk) == 0 and not first:
-            break
-        first = False
-        yield chunk
-        if len(chunk) == 0:
-            break
-    cursor.close()
+    try:
+        reader = cursor.sql(query).to_arrow_reader(CHUNK_ROWS)
+        batches: list = []
+        rows = 0
+        yielded = False
+        for batch in reader:  # DuckDB hands over batches smaller than asked: gathered up to a chunk
+            batches.append(batch)
+            rows += batch.num_rows
+            if rows >= CHUNK_ROWS:
+                yield ArrowChunk(pa.Table.from_batches(batches, schema=reader.schema))
+                batches, rows, yielded = [], 0, True
+        if batches or not yielded:  # no row at all: one empty chunk, with the columns
+            yield ArrowChunk(pa.Table.from_batches(batches, schema=reader.schema))
+    finally:
+        cursor.close()
 
 
 def mart_repeated_values(con: duckdb.DuckDBPyConnection, model: str, column: str, columns: list[str]):

@@ -5,6 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 
 import pandas as pd
+import polars as pl
+import pyarrow as pa
+import pytest
 
 from pipelines.lib import quality
 
@@ -48,8 +51,40 @@ def test_chunked_verdicts_equal_the_whole_frames_verdict() -> None:
     assert {"case_id_not_null", "channel_known", "visits_non_negative", "applicant_id_pseudonym_is_pseudonym"} <= failed
     assert all(r.element_count == 400 for r in merged)
 
-    judged, rows = quality.judge([suite], lambda _rest: {}, lambda _row_wise: iter(parts))
+    judged, rows = quality.judge([suite], lambda _rest: {}, lambda _row_wise: map(quality.FrameChunk, parts))
     assert rows == 400 and [r.as_dict() for r in judged] == [r.as_dict() for r in whole]
+
+
+def test_worker_processes_give_the_in_process_verdicts(tmp_path, monkeypatch) -> None:
+    """Chunks judged by worker processes (raw Parquet files they read themselves, mart rows handed over as
+    Arrow) give the same merged results as one process judging them in order."""
+    (suite,) = [s for s in quality.raw_suites("gov_services") if s.frame == "rows"]
+    row_parts, _rest = quality.split_row_wise([suite])
+    frame = _events(400)
+    columns = tuple(frame.columns)
+    paths = []
+    for number, start in enumerate(range(0, len(frame), 100)):
+        paths.append(tmp_path / f"{number}.parquet")
+        pl.from_pandas(frame.iloc[start : start + 100]).write_parquet(paths[-1])
+    chunks = [
+        quality.ParquetChunk((str(paths[0]), str(paths[1])), columns),
+        quality.ParquetChunk((str(paths[2]),), columns),
+    ]
+    chunks.append(quality.ArrowChunk(pa.Table.from_pandas(frame.iloc[300:], preserve_index=False)))
+
+    monkeypatch.setenv("INNOSTAT_CHECK_WORKERS", "1")
+    alone = list(quality.judge_chunks(row_parts, iter(chunks)))
+    monkeypatch.setenv("INNOSTAT_CHECK_WORKERS", "2")
+    side_by_side = list(quality.judge_chunks(row_parts, iter(chunks)))
+    assert [rows for _, rows in side_by_side] == [200, 100, 100]
+
+    def merged(judged):
+        return [r.as_dict() for r in quality.merge_chunk_results([results for (results,), _rows in judged])]
+
+    assert merged(side_by_side) == merged(alone) == [r.as_dict() for r in quality.validate(suite, frame)]
+    monkeypatch.setenv("INNOSTAT_CHECK_WORKERS", "none")
+    with pytest.raises(ValueError, match="INNOSTAT_CHECK_WORKERS"):
+        quality.check_workers()
 
 
 def test_uniqueness_is_judged_on_the_whole_column_and_the_rest_chunk_by_chunk() -> None:
@@ -65,7 +100,9 @@ def test_uniqueness_is_judged_on_the_whole_column_and_the_rest_chunk_by_chunk() 
         return {"rows": frame[["case_id"]]}
 
     judged, rows = quality.judge(
-        [suite], whole, lambda _row_wise: iter([frame.iloc[:2], frame.iloc[2:].reset_index(drop=True)])
+        [suite],
+        whole,
+        lambda _row_wise: map(quality.FrameChunk, [frame.iloc[:2], frame.iloc[2:].reset_index(drop=True)]),
     )
     assert seen == [["case_id"]] and rows == 4
     assert [r.expectation for r in judged] == [rule.name for rule in suite.rules]  # the suite's own order
