@@ -426,10 +426,14 @@ PARALLEL_MIN_CHUNKS = 3  # fewer: starting worker processes (GX imports in each,
 
 
 def check_workers() -> int:
-    """Processes that judge chunks side by side: `INNOSTAT_CHECK_WORKERS`, else one per core (1 = in-process)."""
+    """Processes that judge chunks side by side: `INNOSTAT_CHECK_WORKERS`, else 1 (in the run's process).
+
+    Off unless asked for: each worker holds a chunk in pandas, and at city size on 2 cores two workers took a
+    first build's checks from 96 s to 76 s but its peak memory from 3.0 to 7.4 GiB, past the 4 GiB budget
+    (benchmarks/RESULTS.md, sixth round). A machine with memory to spare can set one per core."""
     text = os.environ.get("INNOSTAT_CHECK_WORKERS", "").strip()
     if not text:
-        return max(1, os.cpu_count() or 1)
+        return 1
     if not text.isdigit() or int(text) < 1:
         raise ValueError(f"INNOSTAT_CHECK_WORKERS must be a whole number ≥ 1 (1 = no worker processes), got {text!r}")
     return int(text)
@@ -444,11 +448,11 @@ def judge_chunk(suites: list[Suite], chunk: Chunk) -> tuple[list[list[RuleResult
 def judge_chunks(suites: list[Suite], chunks: Iterator[Chunk]) -> Iterator[tuple[list[list[RuleResult]], int]]:
     """`judge_chunk` for each chunk, results in chunk order.
 
-    A check is single-threaded pandas (a city's first build: 36 M raw events, 10 M cases), so from
-    `PARALLEL_MIN_CHUNKS` chunks on, `check_workers()` processes judge them side by side, each holding at most
-    one chunk; the verdicts are the same (tests/quality/test_chunked_raw_checks.py)."""
+    A check is single-threaded pandas (a city's first build: 36 M raw events, 10 M cases), so with
+    `check_workers()` > 1 and from `PARALLEL_MIN_CHUNKS` chunks on, worker processes judge them side by side,
+    each holding one chunk at a time; the verdicts are the same (tests/quality/test_chunked_raw_checks.py)."""
     workers = check_workers()
-    first = list(itertools.islice(chunks, PARALLEL_MIN_CHUNKS))
+    first = [] if workers == 1 else list(itertools.islice(chunks, PARALLEL_MIN_CHUNKS))  # held only to count
     if workers == 1 or len(first) < PARALLEL_MIN_CHUNKS:
         for chunk in itertools.chain(first, chunks):
             yield judge_chunk(suites, chunk)
