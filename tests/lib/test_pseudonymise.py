@@ -1,3 +1,5 @@
+import hashlib
+import hmac
 import json
 
 import pytest
@@ -49,3 +51,16 @@ def test_scrub_record_keeps_other_fields():
     clean = Pseudonymiser(b"k").scrub_record(record, ("applicant_id",))
     assert clean["event_id"] == "e-1" and clean["visits"] == 0
     assert "91110000600037341L" not in json.dumps(clean)
+
+
+@pytest.mark.parametrize("key_length", [1, 26, 63, 64, 65, 200])
+def test_pseudonyms_are_hmac_sha256_of_the_stripped_value(key_length):
+    """The precomputed inner and outer states give exactly `hmac` (RFC 2104), for keys shorter and longer than
+    SHA-256's 64-byte block (a longer key is hashed first)."""
+    key = bytes((7 * i + 3) % 256 for i in range(key_length))
+    pseudonymise = Pseudonymiser(key)
+    for value in ("430406199001011234", " 13800138000 ", "张三", "a" * 300, 12345):
+        text = str(value).strip()
+        expected = "p:" + hmac.new(key, text.encode("utf-8"), hashlib.sha256).hexdigest()
+        assert pseudonymise(value) == expected
+        assert pseudonymise(value) == expected  # from the cache
