@@ -197,23 +197,26 @@ class TableDiff:
         return not (self.column_mismatch or self.only_duckdb or self.only_spark or self.value_mismatches)
 
 
-def compare_table(duckdb_path: Path, spark_dir: Path, table: str, rel_tol: float = 1e-9) -> TableDiff:
-    """Row-by-row comparison of marts.<table> on both engines: every non-float column must match exactly (as
-    a multiset of rows), every float column within rel_tol of its partner row."""
+def compare_table(
+    duckdb_path: Path, spark_dir: Path, table: str, rel_tol: float = 1e-9, schema: str = "marts"
+) -> TableDiff:
+    """Row-by-row comparison of <schema>.<table> (marts by default) on both engines: every non-float column must
+    match exactly (as a multiset of rows), every float column within rel_tol of its partner row."""
     con = duckdb.connect()
     try:
         con.execute(f"attach '{duckdb_path}' as duck (read_only)")
         con.execute(
-            f"create view spark_table as select * from read_parquet('{spark_table_files(spark_dir, 'marts', table)}')"
+            f"create view spark_table as select * from read_parquet('{spark_table_files(spark_dir, schema, table)}')"
         )
         duck_columns = con.execute(
             "select column_name, data_type from duckdb_columns() "
-            f"where database_name = 'duck' and schema_name = 'marts' and table_name = '{table}' order by column_index"
+            f"where database_name = 'duck' and schema_name = '{schema}' and table_name = '{table}' "
+            "order by column_index"
         ).fetchall()
         spark_columns = [(name, kind) for name, kind, *_ in con.execute("describe spark_table").fetchall()]
         diff = TableDiff(
             table,
-            con.execute(f"select count(*) from duck.marts.{table}").fetchall()[0][0],
+            con.execute(f"select count(*) from duck.{schema}.{table}").fetchall()[0][0],
             con.execute("select count(*) from spark_table").fetchall()[0][0],
         )
         if [name for name, _ in duck_columns] != [name for name, _ in spark_columns]:
@@ -223,16 +226,16 @@ def compare_table(duckdb_path: Path, spark_dir: Path, table: str, rel_tol: float
         exact = [name for name, _ in duck_columns if name not in floats]
         keys = ", ".join(f'"{name}"' for name in exact) or "1"
         diff.only_duckdb = con.execute(
-            f"select count(*) from (select {keys} from duck.marts.{table} except all select {keys} from spark_table)"
+            f"select count(*) from (select {keys} from duck.{schema}.{table} except all select {keys} from spark_table)"
         ).fetchall()[0][0]
         diff.only_spark = con.execute(
-            f"select count(*) from (select {keys} from spark_table except all select {keys} from duck.marts.{table})"
+            f"select count(*) from (select {keys} from spark_table except all select {keys} from duck.{schema}.{table})"
         ).fetchall()[0][0]
         if diff.only_duckdb or diff.only_spark or not floats:
             return diff
         order = ", ".join(f'"{name}" nulls first' for name in exact + floats)
         select = ", ".join(f'"{name}"' for name in floats)
-        duck_rows = con.execute(f"select {select} from duck.marts.{table} order by {order}").fetchall()
+        duck_rows = con.execute(f"select {select} from duck.{schema}.{table} order by {order}").fetchall()
         spark_rows = con.execute(f"select {select} from spark_table order by {order}").fetchall()
     finally:
         con.close()
