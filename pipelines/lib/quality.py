@@ -429,7 +429,7 @@ def check_workers() -> int:
     """Processes that judge chunks side by side: `INNOSTAT_CHECK_WORKERS`, else 1 (in the run's process).
 
     Off unless asked for: each worker holds a chunk in pandas, and at city size on 2 cores two workers took a
-    first build's checks from 96 s to 76 s but its peak memory from 3.0 to 7.4 GiB, past the 4 GiB budget
+    first build's checks from 96 s to 76 s but its peak memory from 2.9 to 7.4 GiB, past the 4 GiB budget
     (benchmarks/RESULTS.md, sixth round). A machine with memory to spare can set one per core."""
     text = os.environ.get("INNOSTAT_CHECK_WORKERS", "").strip()
     if not text:
@@ -478,8 +478,8 @@ def judge(
     repeated_values: Callable[[str, list[str]], tuple[pd.DataFrame, int]] | None = None,
 ) -> tuple[list[RuleResult], int]:
     """Every rule of `suites`, in their order, and the rows checked. Row-wise rules see the rows a chunk at a
-    time (`row_chunks` yields at least one chunk, maybe empty), so no check holds a big table in one frame; many
-    chunks are judged by worker processes side by side (`judge_chunks`).
+    time (`row_chunks` yields at least one chunk, maybe empty), so no check holds a big table in one frame
+    (`judge_chunks`: in this process, or in worker processes side by side when INNOSTAT_CHECK_WORKERS asks).
 
     With `repeated_values(column, columns)` (the rows whose `column` value repeats, with `columns`, and the
     table's row count), uniqueness rules are judged on those rows only: same verdict, count and sample."""
