@@ -27,6 +27,7 @@ import pyarrow.parquet as pq
 
 from pipelines.ingest.base import LINEAGE_COLUMNS, QUARANTINE_COLUMNS, FeedParser, FileContext, FileRejected
 from pipelines.ingest.registry import parser_for
+from pipelines.lib.environment import worker_processes
 from pipelines.lib.pseudonymise import Pseudonymiser
 from pipelines.lib.regions import Regions, load_regions
 from pipelines.lib.timeparse import SHANGHAI, mtime_to_shanghai
@@ -217,16 +218,7 @@ PARALLEL_MIN_BYTES = 64 << 20  # below this much new data, starting worker proce
 
 def ingest_workers() -> int:
     """Processes that parse files side by side: `INNOSTAT_INGEST_WORKERS`, else one per core (1 = in-process)."""
-    text = os.environ.get("INNOSTAT_INGEST_WORKERS", "").strip()
-    if not text:
-        return max(1, os.cpu_count() or 1)
-    try:
-        workers = int(text)
-    except ValueError:
-        workers = 0
-    if workers < 1:
-        raise ValueError(f"INNOSTAT_INGEST_WORKERS must be a whole number ≥ 1 (1 = no worker processes), got {text!r}")
-    return workers
+    return worker_processes("INNOSTAT_INGEST_WORKERS", default=max(1, os.cpu_count() or 1))
 
 
 @dataclass(frozen=True)

@@ -30,3 +30,18 @@ def export_settings(settings: Settings, *, demo: bool | None = None) -> None:
     os.environ["INNOSTAT_RAW_DIR"] = str(settings.raw_dir)
     if demo is not None:
         os.environ["INNOSTAT_DEMO"] = "1" if demo else "0"
+
+
+def worker_processes(variable: str, default: int) -> int:
+    """How many worker processes the environment variable `variable` asks for (1 = none, in the run's process);
+    `default` when it is unset or empty."""
+    text = os.environ.get(variable, "").strip()
+    if not text:
+        return default
+    try:
+        workers = int(text)
+    except ValueError:
+        workers = 0
+    if workers < 1:
+        raise ValueError(f"{variable} must be a whole number ≥ 1 (1 = no worker processes), got {text!r}")
+    return workers

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 import duckdb
 import polars as pl
 
+from pipelines.lib.environment import worker_processes
 from pipelines.lib.settings import Settings
 from pipelines.lib.timeparse import SHANGHAI
 from pipelines.lib.warehouse import duckdb_memory_limit, prepare_build
@@ -386,7 +387,7 @@ def split_unique(suites: list[Suite]) -> tuple[list[Suite], list[Suite]]:
 
 @dataclass(frozen=True)
 class FrameChunk:
-    """Rows already in a frame (an empty batch)."""
+    """Rows already in a pandas frame: a mart's rows judged in this process, or an empty batch."""
 
     frame: pd.DataFrame
 
@@ -431,12 +432,7 @@ def check_workers() -> int:
     Off unless asked for: each worker holds a chunk in pandas, and at city size on 2 cores two workers took a
     first build's checks from 96 s to 76 s but its peak memory from 2.9 to 7.4 GiB, past the 4 GiB budget
     (benchmarks/RESULTS.md, sixth round). A machine with memory to spare can set one per core."""
-    text = os.environ.get("INNOSTAT_CHECK_WORKERS", "").strip()
-    if not text:
-        return 1
-    if not text.isdigit() or int(text) < 1:
-        raise ValueError(f"INNOSTAT_CHECK_WORKERS must be a whole number ≥ 1 (1 = no worker processes), got {text!r}")
-    return int(text)
+    return worker_processes("INNOSTAT_CHECK_WORKERS", default=1)
 
 
 def judge_chunk(suites: list[Suite], chunk: Chunk) -> tuple[list[list[RuleResult]], int]:
