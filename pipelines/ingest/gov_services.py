@@ -14,11 +14,12 @@ import polars as pl
 from pipelines.ingest.base import FileContext, ParsedBatch
 from pipelines.ingest.jsonlines import (
     DecodedBatch,
+    Lines,
     apply_rules,
     cut,
     frame_of_batch,
     int_column,
-    iter_line_batches,
+    iter_line_frames,
     no_offence,
     not_in,
     pseudonym_column,
@@ -120,12 +121,13 @@ class GovServicesParser:
     independent_files = True
 
     def parse(self, ctx: FileContext) -> Iterator[ParsedBatch]:
-        """One batch per ≤ 100k lines; a corrupt, undecodable or empty file is rejected before any batch."""
+        """One batch per ≤ 100k lines. A corrupt, undecodable or empty file raises `FileRejected`, possibly after
+        some batches: the runner then keeps none of the file's rows."""
         cache: dict[str, object] = {}  # timestamp text → parse, for this file
-        for batch in iter_line_batches(ctx.path):
+        for batch in iter_line_frames(ctx.path):
             yield self._parse_batch(batch, ctx, cache)
 
-    def _parse_batch(self, batch: list[tuple[int, str]], ctx: FileContext, cache: dict) -> ParsedBatch:
+    def _parse_batch(self, batch: Lines, ctx: FileContext, cache: dict) -> ParsedBatch:
         frame, decoded = frame_of_batch(
             batch,
             KINDS,

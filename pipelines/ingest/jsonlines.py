@@ -1,15 +1,16 @@
 """Streaming reader and column builders shared by the JSON Lines feeds (gov_services, security incidents).
 
-A file is first checked whole (gzip intact, UTF-8 throughout, not empty) so that a rejected file yields no rows at
-all; then it is read again in batches of at most `BATCH_LINES` lines, so memory stays bounded by one batch however
-big a yearly volume gets. Within a batch the plain lines (see `split_plain`) are recognised by a strict pattern and
-typed column-wise by an in-memory DuckDB; every other line is decoded once in Python (orjson when the environment
-has it), which stays the authority: both give identical rows. Typing and the rules are then column-wise polars.
+A file is read once, a large chunk at a time, split into lines by polars and handed on in batches of at most
+`BATCH_LINES` lines, so memory stays bounded by one batch however big a yearly volume gets. A whole-file problem
+(gzip truncated or corrupt, not UTF-8, empty) is found on the way and rejects the file: the ingestion runner keeps
+a file's rows only when all of it parsed, so a rejected file leaves no row. Within a batch the plain lines (see
+`split_plain`) are recognised by a strict pattern and typed column-wise by an in-memory DuckDB; every other line
+is decoded once in Python (orjson when the environment has it), which stays the authority: both give identical
+rows. Typing and the rules are then column-wise polars.
 """
 
 from __future__ import annotations
 
-import codecs
 import functools
 import gzip
 import json
@@ -19,7 +20,7 @@ import zlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from itertools import count, repeat
+from itertools import repeat
 from pathlib import Path
 from typing import IO, Any
 
@@ -72,77 +73,77 @@ def _unreadable(path: Path, err: BaseException) -> FileRejected:
     return FileRejected(f"the file cannot be read ({type(err).__name__}: {err}); re-deliver it")
 
 
-def check_file(path: Path) -> None:
-    """Reject the whole file before any row is yielded: corrupt or truncated gzip, not UTF-8, or empty."""
-    is_gz = path.name.lower().endswith(".gz")
-    if not is_gz:
-        with open(path, "rb") as handle:
-            if handle.read(2) == _GZIP_MAGIC:
-                raise FileRejected(
-                    "the file is gzip-compressed but named .jsonl; rename it to .jsonl.gz and deliver it again"
-                )
-    decoder = codecs.getincrementaldecoder("utf-8")(errors="strict")
-    lines_before = 0
-    has_content = False
-    try:
-        with _open(path) as handle:
-            while chunk := handle.read(_CHUNK_BYTES):
-                content = chunk[3:] if lines_before == 0 and chunk.startswith(codecs.BOM_UTF8) else chunk
-                try:
-                    decoder.decode(chunk)
-                except UnicodeDecodeError as err:
-                    line = lines_before + chunk[: max(err.start, 0)].count(b"\n") + 1
-                    raise FileRejected(
-                        f"the file is not valid UTF-8 (undecodable bytes near line {line}); the contract requires "
-                        "UTF-8 JSON Lines: re-export it as UTF-8 and deliver it again"
-                    ) from err
-                lines_before += chunk.count(b"\n")
-                has_content = has_content or bool(content.strip())
-            try:
-                decoder.decode(b"", final=True)
-            except UnicodeDecodeError as err:
-                raise FileRejected(
-                    "the file is not valid UTF-8 (it ends inside a multi-byte character); re-deliver it complete"
-                ) from err
-    except _READ_ERRORS as err:
-        raise _unreadable(path, err) from err
-    if not has_content:
-        raise _empty()
+def _refuse_gzip_named_jsonl(path: Path) -> None:
+    if path.name.lower().endswith(".gz"):
+        return
+    with open(path, "rb") as handle:
+        if handle.read(2) == _GZIP_MAGIC:
+            raise FileRejected(
+                "the file is gzip-compressed but named .jsonl; rename it to .jsonl.gz and deliver it again"
+            )
+
+
+def _not_utf8(err: UnicodeDecodeError, data: bytes, first_line: int, *, last: bool) -> FileRejected:
+    if last and err.end == len(data) and "unexpected end" in err.reason:
+        return FileRejected(
+            "the file is not valid UTF-8 (it ends inside a multi-byte character); re-deliver it complete"
+        )
+    line = first_line + data[: max(err.start, 0)].count(b"\n")
+    return FileRejected(
+        f"the file is not valid UTF-8 (undecodable bytes near line {line}); the contract requires "
+        "UTF-8 JSON Lines: re-export it as UTF-8 and deliver it again"
+    )
 
 
 def _empty() -> FileRejected:
     return FileRejected("the file is empty (no JSON lines); the source system should re-deliver it with its records")
 
 
-def iter_line_batches(path: Path, batch_lines: int | None = None) -> Iterator[list[tuple[int, str]]]:
-    """Batches of (1-based line number, line text without its line break). Blank lines are skipped, not rows.
+# Exactly the characters Python's str.isspace() accepts (tests/ingest/test_jsonlines.py holds the two equal): a line
+# of only these is blank, as `str.strip` would leave it empty. Rust's \s would differ on U+001C..U+001F.
+_BLANK_LINE = "^[\t\n\x0b\x0c\r\x1c-\x1f \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*$"
+LINE_SCHEMA = {"source_row": pl.Int64(), "line": pl.String()}
 
-    Lines are split on LF only (a JSON string may hold U+2028 and the like); a leading UTF-8 BOM is dropped.
-    Raises `FileRejected` (before yielding anything) when the file is corrupt, not UTF-8 or empty.
-    `batch_lines` defaults to `BATCH_LINES`, read at call time.
+
+def iter_line_frames(path: Path, batch_lines: int | None = None) -> Iterator[pl.DataFrame]:
+    """Batches of at most `batch_lines` (default `BATCH_LINES`, read at call time) non-blank lines, as frames of
+    `source_row` (1-based line number; blank lines are counted, not rows) and `line` (the text without its break).
+
+    Lines are split on LF only (a JSON string may hold U+2028 and the like); a leading UTF-8 BOM is dropped. The
+    file is read once, a large chunk at a time, and split by polars: no Python object per line.
+    Raises `FileRejected` when the file is corrupt or truncated, not UTF-8, or empty, possibly after some batches
+    were yielded: the caller discards them (the ingestion runner writes a file's rows under a temporary name and
+    keeps them only when the whole file parsed).
     """
-    check_file(path)
+    _refuse_gzip_named_jsonl(path)
     batch_lines = batch_lines or BATCH_LINES
-    batch: list[tuple[int, str]] = []
+    pending = pl.DataFrame(schema=LINE_SCHEMA)
     seen_any = False
     try:
-        for numbered in _iter_numbered_lines(path):
-            seen_any = seen_any or bool(numbered)
-            batch.extend(numbered)
-            while len(batch) >= batch_lines:
-                yield batch[:batch_lines]
-                batch = batch[batch_lines:]
-    except (*_READ_ERRORS, UnicodeDecodeError) as err:  # the file changed under us: still a whole-file problem
+        for frame in _iter_line_chunks(path):
+            seen_any = seen_any or frame.height > 0
+            pending = pl.concat([pending, frame]) if pending.height else frame
+            while pending.height >= batch_lines:
+                yield pending.head(batch_lines)
+                pending = pending.slice(batch_lines)
+    except _READ_ERRORS as err:
         raise _unreadable(path, err) from err
-    if not seen_any:  # only Unicode blanks, which the byte-level check in check_file cannot see
+    if not seen_any:
         raise _empty()
-    if batch:
-        yield batch
+    if pending.height:
+        yield pending
 
 
-def _iter_numbered_lines(path: Path) -> Iterator[list[tuple[int, str]]]:
-    """Non-blank lines with their numbers, decoded a large chunk at a time (LF never occurs inside a UTF-8
-    sequence, and a raw CR cannot occur inside valid JSON, so CRLF can be folded chunk-wise)."""
+def iter_line_batches(path: Path, batch_lines: int | None = None) -> Iterator[list[tuple[int, str]]]:
+    """`iter_line_frames` as lists of (line number, text), for readers that want Python values."""
+    for frame in iter_line_frames(path, batch_lines):
+        yield list(frame.iter_rows())
+
+
+def _iter_line_chunks(path: Path) -> Iterator[pl.DataFrame]:
+    """Non-blank lines with their numbers, a large chunk at a time (LF never occurs inside a UTF-8 sequence, and a
+    raw CR cannot occur inside valid JSON, so CRLF can be folded chunk-wise). Decoding the chunk is the UTF-8
+    check."""
     pending = b""
     first = 1
     with _open(path) as handle:
@@ -154,15 +155,22 @@ def _iter_numbered_lines(path: Path) -> Iterator[list[tuple[int, str]]]:
                 pending = data
                 continue
             pending = data[end + 1 :]
-            text = data[:end].decode("utf-8")
+            try:
+                text = data[:end].decode("utf-8")
+            except UnicodeDecodeError as err:
+                raise _not_utf8(err, data[:end], first, last=not chunk) from err
             if first == 1 and text.startswith(_BOM):
                 text = text[1:]
             if "\r" in text:
                 text = text.replace("\r\n", "\n")
                 text = text[:-1] if text.endswith("\r") else text
-            lines = text.split("\n") if text or chunk else []
-            yield [(n, t) for n, t in zip(count(first), lines) if t and not t.isspace()]
-            first += len(lines)
+            if text or chunk:
+                lines = pl.Series("line", [text], dtype=pl.String).str.split("\n").explode()
+                numbered = pl.DataFrame(
+                    [pl.int_range(first, first + lines.len(), dtype=pl.Int64, eager=True).alias("source_row"), lines]
+                )
+                yield numbered.filter(~pl.col("line").str.contains(_BLANK_LINE))
+                first += lines.len()
             if not chunk:
                 return
 
@@ -177,8 +185,33 @@ class DecodedBatch:
     values: dict[str, list[Any]]  # known field → delivered values (None when absent)
     extra_columns: list[str | None]  # unknown keys as scrubbed JSON, or None
     source_row: list[int]
-    lines: dict[int, str]  # line number → text, to rebuild the raw of a quarantined row
+    lines: dict[int, str]  # line number → text of the decoded lines, to rebuild the raw of a quarantined row
     rejected: list[tuple[int, str, str]] = field(default_factory=list)  # (line, reason, scrubbed raw)
+    batch: pl.DataFrame | None = None  # every line of the batch (LINE_SCHEMA), when some took the fast path
+
+    def texts(self, rows: list[int]) -> dict[int, str]:
+        """Line number → text for `rows` (a quarantined row may come from either path)."""
+        found = {n: self.lines[n] for n in rows if n in self.lines}
+        missing = [n for n in rows if n not in found]
+        if missing and self.batch is not None:
+            found.update(self.batch.filter(pl.col("source_row").is_in(missing)).iter_rows())
+        return found
+
+
+Lines = pl.DataFrame | list[tuple[int, str]]
+"""A batch of lines: a frame of LINE_SCHEMA (as read), or (line number, text) pairs."""
+
+
+def line_frame(batch: Lines) -> pl.DataFrame:
+    if isinstance(batch, pl.DataFrame):
+        return batch
+    numbers = [n for n, _ in batch]
+    texts = [t for _, t in batch]
+    return pl.DataFrame({"source_row": numbers, "line": texts}, schema=LINE_SCHEMA)
+
+
+def line_pairs(batch: Lines) -> list[tuple[int, str]]:
+    return list(batch.iter_rows()) if isinstance(batch, pl.DataFrame) else batch
 
 
 def decode_batch(
@@ -213,7 +246,7 @@ def decode_batch(
 
 
 def frame_of_batch(
-    batch: list[tuple[int, str]],
+    batch: Lines,
     kinds: dict[str, str],
     known: tuple[str, ...],
     personal: tuple[str, ...],
@@ -229,7 +262,7 @@ def frame_of_batch(
     frame = decoded_frame(decoded)
     if plain is not None and plain.height:
         frame = pl.concat([plain_frame(plain), frame]).sort("source_row")
-        decoded.lines = dict(batch)
+        decoded.batch = line_frame(batch)
     return frame, decoded
 
 
@@ -510,23 +543,20 @@ def _duckdb(query: str, lines: pl.DataFrame) -> pl.DataFrame:
     return result
 
 
-def split_plain(
-    batch: list[tuple[int, str]], kinds: dict[str, str]
-) -> tuple[pl.DataFrame | None, list[tuple[int, str]]]:
+def split_plain(batch: Lines, kinds: dict[str, str]) -> tuple[pl.DataFrame | None, list[tuple[int, str]]]:
     """(plain lines as a typed frame with `source_row` and one column per field, the other lines).
 
     Kinds: "text" (string, or integer kept as its digits → String), "str" (string → String), "int" (→ Int64),
     "num" (→ Float64); null and absent are null. A string holding an escape is read by orjson itself.
     A line is plain when the gate passes (valid JSON of that shape, known keys only) and no key repeats.
     """
-    if not FAST_PATH or not batch:
-        return None, batch
+    if not FAST_PATH or not len(batch):
+        return None, line_pairs(batch)
     gate, typed_query, present_query = _plain_query(tuple(kinds.items()))
-    numbers, texts = zip(*batch, strict=True)
-    frame = pl.DataFrame({"source_row": pl.Series(numbers, dtype=pl.Int64), "line": pl.Series(texts, dtype=pl.String)})
+    frame = line_frame(batch)
     gated = frame.filter(pl.col("line").str.contains(gate))
     if not gated.height:
-        return None, batch
+        return None, line_pairs(batch)
     # Every key is `"name":`, and a string can only add `\":`: the count is at least the number
     # of keys. When it equals the number of distinct keys present, no key repeats (DuckDB would keep the first
     # copy, orjson the last). Most lines have no explicit null: there, the non-null fields already are that number.
@@ -541,16 +571,17 @@ def split_plain(
             present = _duckdb(present_query, gated[unsure])["present"]
             plain_mask = plain_mask.scatter(unsure, keys.gather(unsure) == present)
     except Exception:  # DuckDB refusing a line must never lose it: the Python path takes the whole batch
-        return None, batch
+        return None, line_pairs(batch)
     plain = typed.filter(plain_mask)
     plain = plain.with_columns(*(pl.col(name).cast(_DTYPES[kind]) for name, kind in kinds.items()))
-    plain_rows = set(plain["source_row"].to_list()) if plain.height < len(batch) else None
-    rest = [] if plain_rows is None else [item for item in batch if item[0] not in plain_rows]
+    rest = (
+        frame.filter(~pl.col("source_row").is_in(plain["source_row"].implode())) if plain.height < frame.height else []
+    )
     plain_lines = gated.filter(plain_mask)["line"]
     escaped = plain_lines.str.contains("\\", literal=True).arg_true()
     if escaped.len():
         plain = _read_escaped(plain, plain_lines.gather(escaped).to_list(), escaped, kinds)
-    return plain, rest
+    return plain, line_pairs(rest)
 
 
 _DTYPES = {"text": pl.String(), "str": pl.String(), "int": pl.Int64(), "num": pl.Float64()}
@@ -640,7 +671,8 @@ def quarantine_rows(
     """
     rows = quarantined["source_row"].to_list()
     reasons = quarantined["reason"].to_list()
-    raws = [raw_of_line(decoded.lines[n], personal, pseudonymise, prepare) for n in rows]
+    texts = decoded.texts(rows)
+    raws = [raw_of_line(texts[n], personal, pseudonymise, prepare) for n in rows]
     for number, reason, raw in decoded.rejected:
         rows.append(number)
         reasons.append(reason)

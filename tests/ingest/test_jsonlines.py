@@ -68,14 +68,21 @@ def test_gzip_reads_like_plain(tmp_path: Path) -> None:
     assert lines_of(gz(tmp_path / "a.jsonl.gz", data)) == lines_of(tmp_path / "a.jsonl")
 
 
-def test_truncated_gzip_is_rejected_before_any_batch(tmp_path: Path) -> None:
+def test_truncated_gzip_is_rejected_where_it_breaks(tmp_path: Path) -> None:
     data = "".join(f'{{"n":{i},"pad":"{i * 7919 % 104729}"}}\n' for i in range(5000)).encode()
     whole = gzip.compress(data)
     path = tmp_path / "a.jsonl.gz"
     path.write_bytes(whole[: len(whole) // 2])
-    batches = iter_line_batches(path, batch_lines=10)
     with pytest.raises(FileRejected, match="truncated or corrupt"):
-        next(batches)  # nothing was yielded first: the runner never sees half a file
+        lines_of(path, batch_lines=10)  # batches came first: the runner discards them (test_runner_late_rejection)
+
+
+def test_blank_lines_are_what_python_calls_whitespace() -> None:
+    spaces = "".join(chr(c) for c in range(0x110000) if chr(c).isspace())
+    others = [chr(c) for c in range(0x3001) if not chr(c).isspace()]
+    frame = pl.DataFrame({"line": [spaces, "", *spaces, *others]})
+    blank = frame.select(pl.col("line").str.contains(jsonlines._BLANK_LINE)).to_series().to_list()
+    assert blank == [True, True, *[True] * len(spaces), *[False] * len(others)]
 
 
 def test_corrupt_gzip_is_rejected(tmp_path: Path) -> None:
