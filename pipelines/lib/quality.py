@@ -189,8 +189,16 @@ def validate(suite: Suite, frame: pd.DataFrame) -> list[RuleResult]:
     index = [c for c in suite.index_columns if c in frame.columns]
     found: dict[str, RuleResult] = {}
     for columns, rules in groups.items():
-        narrow = frame[list(dict.fromkeys(c for c in (*columns, *index) if c in frame.columns))]
-        for result in _validate_frame(replace(suite, rules=tuple(rules)), narrow):
+        part = replace(suite, rules=tuple(rules))
+        # First without the index columns, which only name the rows of a failure's sample: GX copies every column
+        # of the frame when it filters out nulls, and the index's text columns cost more than the rule's own.
+        # A group with a failure is validated again with them, for its sample.
+        results = _validate_frame(replace(part, index_columns=()), frame[[c for c in columns if c in frame.columns]])
+        if index and not all(result.passed for result in results):
+            results = _validate_frame(
+                part, frame[list(dict.fromkeys(c for c in (*columns, *index) if c in frame.columns))]
+            )
+        for result in results:
             found[result.expectation] = result
     return [found[rule.name] for rule in suite.rules]
 
