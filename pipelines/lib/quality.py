@@ -178,8 +178,9 @@ def validate(suite: Suite, frame: pd.DataFrame) -> list[RuleResult]:
     """Validate one suite against one frame; one result per rule, in the suite's order.
 
     On a big frame, rules that read the same columns are validated together on a frame of only those columns
-    (and the index columns): GX copies the whole frame, every column, for each expectation it filters (nulls,
-    row conditions), and that copy was most of a check's time. Same verdicts, counts and samples.
+    (with the index columns only when one of them fails, for its sample): GX copies the whole frame, every
+    column, for each expectation it filters (nulls, row conditions), and that copy was most of a check's time.
+    Same verdicts, counts and samples.
     """
     groups: dict[tuple[str, ...], list] = {}
     for rule in suite.rules:
