@@ -12,13 +12,14 @@
 -- Incremental by month: a case with any event in the month window is re-assembled from ALL its events,
 -- so a late completion in June updates a case submitted in March.
 --
--- Each event type is read from the events table on its own, with only the columns it needs, and ranked on its
--- own: four small sorts instead of one sort of every event with every column, and no CTE of all events
--- (DuckDB materialises a CTE used more than once; at city size that copy of 36 M wide rows spilled to disk).
+-- Each event type is read from the events table on its own, with only the columns it needs: no CTE of all events
+-- (DuckDB materialises a CTE used more than once; at city size that copy of 36 M wide rows spilled to disk). Of
+-- each type, the first event of a case is taken by `first_row_per_key`: a case with one event of the type (almost
+-- all) passes straight through, only the events of a case with several are sorted.
 -- An incremental run first takes every event of the window's cases (small, so DuckDB materialising this CTE for
--- its six readers is cheap); a full build reads the events table directly.
+-- its readers is cheap); a full build reads the events table directly.
 {%- set events = ref('int_gov_service_events_deduplicated') %}
-{%- set delivery_order = 'delivered_at asc, source_file asc, source_row asc' %}
+{%- set earliest_first = 'occurred_at asc, delivered_at asc, source_file asc, source_row asc' %}
 
 with
 {% if is_incremental() %}
@@ -30,121 +31,54 @@ window_events as (
 {%- set events = 'window_events' %}
 {% endif %}
 
-submissions_ranked as (
-    -- several `submitted` events: the earliest occurred_at describes the case; equal occurred_at → first delivered
-    select
-        case_id,
-        occurred_at as submitted_at,
-        department,
-        channel,
-        item_code,
-        item_name,
-        applicant_type,
-        applicant_id_pseudonym,
-        applicant_phone_pseudonym,
-        row_number() over (partition by case_id order by occurred_at asc, {{ delivery_order }}) as earliest_rank
-    from {{ events }}
-    where event_type = 'submitted'
-),
+-- several `submitted` events: the earliest occurred_at describes the case; equal occurred_at → first delivered
+{{ first_row_per_key(
+    'submissions',
+    events,
+    'case_id',
+    [
+        ('occurred_at', 'submitted_at'),
+        ('department', 'department'),
+        ('channel', 'channel'),
+        ('item_code', 'item_code'),
+        ('item_name', 'item_name'),
+        ('applicant_type', 'applicant_type'),
+        ('applicant_id_pseudonym', 'applicant_id_pseudonym'),
+        ('applicant_phone_pseudonym', 'applicant_phone_pseudonym'),
+    ],
+    "event_type = 'submitted'",
+    earliest_first,
+) }},
 
-submissions as (
-    select
-        case_id,
-        submitted_at,
-        department,
-        channel,
-        item_code,
-        item_name,
-        applicant_type,
-        applicant_id_pseudonym,
-        applicant_phone_pseudonym
-    from submissions_ranked
-    where earliest_rank = 1
-),
+{{ first_row_per_key(
+    'acceptances', events, 'case_id',
+    [('occurred_at', 'accepted_at'), ('promised_days', 'promised_days')],
+    "event_type = 'accepted'",
+    earliest_first,
+) }},
 
-acceptances_ranked as (
-    select
-        case_id,
-        occurred_at as accepted_at,
-        promised_days,
-        row_number() over (partition by case_id order by occurred_at asc, {{ delivery_order }}) as earliest_rank
-    from {{ events }}
-    where event_type = 'accepted'
-),
+{{ first_row_per_key(
+    'completions', events, 'case_id',
+    [('occurred_at', 'completed_at'), ('visits', 'visits')],
+    "event_type = 'completed'",
+    earliest_first,
+) }},
 
-acceptances as (
-    select
-        case_id,
-        accepted_at,
-        promised_days
-    from acceptances_ranked
-    where earliest_rank = 1
-),
+{{ first_row_per_key(
+    'rejections', events, 'case_id',
+    [('occurred_at', 'rejected_at')],
+    "event_type = 'rejected'",
+    earliest_first,
+) }},
 
-completions_ranked as (
-    select
-        case_id,
-        occurred_at as completed_at,
-        visits,
-        row_number() over (partition by case_id order by occurred_at asc, {{ delivery_order }}) as earliest_rank
-    from {{ events }}
-    where event_type = 'completed'
-),
-
-completions as (
-    select
-        case_id,
-        completed_at,
-        visits
-    from completions_ranked
-    where earliest_rank = 1
-),
-
-rejections_ranked as (
-    select
-        case_id,
-        occurred_at as rejected_at,
-        row_number() over (partition by case_id order by occurred_at asc, {{ delivery_order }}) as earliest_rank
-    from {{ events }}
-    where event_type = 'rejected'
-),
-
-rejections as (
-    select
-        case_id,
-        rejected_at
-    from rejections_ranked
-    where earliest_rank = 1
-),
-
-valid_ratings as (
-    -- a `rated` event without a rating value is no rating; the latest occurred_at wins, a tie → later delivered
-    select
-        case_id,
-        occurred_at as rated_at,
-        rating,
-        row_number() over (
-            partition by case_id
-            order by occurred_at desc, delivered_at desc, source_file desc, source_row desc
-        ) as latest_rank,
-        count(*) over (
-            partition by case_id
-            order by occurred_at desc, delivered_at desc, source_file desc, source_row desc
-            rows between unbounded preceding and unbounded following
-        ) as rating_count
-    from {{ events }}
-    where event_type = 'rated' and rating is not null
-),
-
-latest_ratings as (
-    select
-        case_id,
-        rated_at,
-        rating,
-        rating_count
-    from valid_ratings
-    where latest_rank = 1
-),
+-- a `rated` event without a rating value is no rating; the latest occurred_at wins, a tie → later delivered
+{{ first_row_per_key(
+    'latest_ratings', events, 'case_id',
+    [('occurred_at', 'rated_at'), ('rating', 'rating')],
+    "event_type = 'rated' and rating is not null",
+    'occurred_at desc, delivered_at desc, source_file desc, source_row desc',
+    count_as='rating_count',
+) }},
 
 cases as (
     select
