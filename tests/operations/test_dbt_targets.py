@@ -58,3 +58,17 @@ def test_the_dbt_version_told_to_dagster_is_the_version_of_the_dbt_it_runs():
     reported = subprocess.run([resource.dbt_executable, "--version"], capture_output=True, text=True, check=True)
     assert resource._cli_version == DbtCliResource._cli_version.func(resource)  # what dagster-dbt would ask
     assert str(resource._cli_version) == re.search(r"(\d+\.\d+\.\d+)", reported.stdout).group(1)
+
+
+def test_no_dbt_adapter_is_built_in_the_run_process():
+    """dagster-dbt builds a dbt adapter in the run's process before every dbt step (1.1 s) for row counts and
+    column metadata this project does not fetch: LocalDbtCliResource builds none. The guard: dagster-dbt still
+    calls the method it overrides, so an upgrade that renames it fails here instead of silently costing time."""
+    import inspect
+
+    from dagster_dbt import DbtCliResource
+
+    from pipelines.defs.resources import default_resources
+
+    assert "self._initialize_dbt_core_adapter(" in inspect.getsource(DbtCliResource.cli)
+    assert default_resources()["dbt"]._initialize_dbt_core_adapter(["build"]) is None
