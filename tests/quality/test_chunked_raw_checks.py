@@ -133,3 +133,19 @@ def test_rules_on_narrow_frames_give_the_whole_frames_verdicts(monkeypatch) -> N
     narrow = quality.validate(suite, frame)
     assert [r.as_dict() for r in narrow] == [r.as_dict() for r in whole]
     assert sum(not r.passed for r in whole) >= 4 and all(r.sample for r in whole if not r.passed)
+
+
+def test_nullable_integers_are_judged_as_numpy_numbers() -> None:
+    """DuckDB hands a nullable BIGINT to pandas as Int64, on which GX judges a range value by value in Python;
+    as numpy numbers the verdicts, counts and samples are the raw path's (polars hands float64 with NaN)."""
+    (suite,) = [s for s in quality.raw_suites("gov_services") if s.frame == "rows"]
+    frame = _events(400)
+    frame["visits"] = frame["visits"].where(frame.index % 7 != 0)  # nulls: skipped by a range rule
+    nullable = frame.astype({"visits": "Int64", "promised_days": "Int64", "rating": "Int64"})
+    converted = quality.numpy_numbers(nullable)
+    assert [str(converted[c].dtype) for c in ("visits", "promised_days", "rating")] == ["float64", "int64", "int64"]
+    assert [r.as_dict() for r in quality.validate(suite, nullable)] == [
+        r.as_dict() for r in quality.validate(suite, frame)
+    ]
+    (visits,) = [r for r in quality.validate(suite, nullable) if r.expectation == "visits_non_negative"]
+    assert not visits.passed and visits.unexpected_count == sum(1 for i in range(400) if i % 53 == 2 and i % 7)
