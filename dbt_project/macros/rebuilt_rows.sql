@@ -19,7 +19,7 @@
     {%- set rebuilt_in_place = execute and not flags.FULL_REFRESH and target.type != 'spark' -%}
     {%- if scope and rebuilt_in_place and month_window_is_set() -%}
         {%- if scope.get('key') -%}
-            {%- set rebuilt = id_in_month_window(scope['key'], relation, scope['key'], scope['at']) -%}
+            {%- set rebuilt = id_in_month_window(relation, scope['key'], scope['at']) -%}
         {%- else -%}
             {%- set rebuilt = in_month_window(scope['at']) -%}
         {%- endif -%}

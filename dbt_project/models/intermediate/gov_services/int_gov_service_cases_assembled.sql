@@ -26,7 +26,7 @@ with
 window_events as (
     select *
     from {{ events }}
-    where {{ id_in_month_window('case_id', events, 'case_id', 'occurred_at') }}
+    where {{ id_in_month_window(events, 'case_id', 'occurred_at') }}
 ),
 {%- set events = 'window_events' %}
 {% endif %}

@@ -23,7 +23,7 @@ with
 window_copies as (
     select *
     from {{ copies }}
-    where {{ id_in_month_window('event_id', copies, 'event_id', 'occurred_at') }}
+    where {{ id_in_month_window(copies, 'event_id', 'occurred_at') }}
 ),
 {%- set copies = 'window_copies' %}
 {% endif %}

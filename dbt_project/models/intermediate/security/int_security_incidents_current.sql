@@ -15,7 +15,7 @@ with all_records as (select * from {{ ref('stg_security__incidents') }}),
 records as (
     select * from all_records
     {% if is_incremental() %}
-        where {{ id_in_month_window('incident_id', ref('stg_security__incidents'), 'incident_id', 'received_at') }}
+        where {{ id_in_month_window(ref('stg_security__incidents'), 'incident_id', 'received_at') }}
     {% endif %}
 ),
 

@@ -13,7 +13,7 @@ with incidents as (
     select * from {{ ref('int_security_incidents_current') }}
     {% if is_incremental() %}
         -- the incidents the intermediate model recomputed in this run's month window
-        where {{ id_in_month_window('incident_id', ref('stg_security__incidents'), 'incident_id', 'received_at') }}
+        where {{ id_in_month_window(ref('stg_security__incidents'), 'incident_id', 'received_at') }}
     {% endif %}
 ),
 
