@@ -11,7 +11,9 @@ import duckdb
 import pytest
 
 from pipelines.cli import main
+from pipelines.defs.transform.assets import month_window_of_build
 from pipelines.lib.months import touched_months
+from pipelines.lib.settings import Settings
 from tests.helpers import copy_landing
 
 COMPARED = {
@@ -189,6 +191,16 @@ def _plant_item_name(warehouse, month: str | None, text: str | None, case_id: st
     finally:
         con.close()
     return case_id, before
+
+
+def test_a_first_build_has_no_month_window(tmp_path):
+    """Nothing published: dbt gets no window, so the tests of the incremental models read whole tables directly
+    (every row is rebuilt) instead of looking the window's ids up; once a warehouse is published, the run's
+    partition range is the window."""
+    settings = Settings(landing=tmp_path / "landing", warehouse=tmp_path / "innostat.duckdb")
+    assert month_window_of_build(settings, ("2019-01", "2022-12")) is None
+    duckdb.connect(str(settings.warehouse)).close()
+    assert month_window_of_build(settings, ("2022-12", "2022-12")) == ("2022-12", "2022-12")
 
 
 def test_backfill_rejects_bad_months(tmp_path, key, capsys):
