@@ -450,13 +450,35 @@ Chunk = FrameChunk | ParquetChunk | ArrowChunk
 PARALLEL_MIN_CHUNKS = 3  # fewer: starting worker processes (GX imports in each, ~4 s) costs more than it saves
 
 
-def check_workers() -> int:
-    """Processes that judge chunks side by side: `INNOSTAT_CHECK_WORKERS`, else 1 (in the run's process).
+MAX_DEFAULT_CHECK_WORKERS = 4  # each worker holds GX and pandas (~0.3 GB) besides its chunk
 
-    Off unless asked for: each worker holds a chunk in pandas, and at city size on 2 cores two workers took a
-    first build's checks from 96 s to 76 s but its peak memory from 2.9 to 7.4 GiB, past the 4 GiB budget
-    (benchmarks/RESULTS.md, sixth round). A machine with memory to spare can set one per core."""
-    return worker_processes("INNOSTAT_CHECK_WORKERS", default=1)
+
+def check_workers() -> int:
+    """Processes that judge chunks side by side: `INNOSTAT_CHECK_WORKERS`, else one per core (at most
+    `MAX_DEFAULT_CHECK_WORKERS`); 1 judges every chunk in the run's process.
+
+    A check is single-threaded pandas, so on one process a first build's checks left a core idle. The workers
+    share `CHUNK_ROWS` between them (`chunk_rows`), so the chunks judged side by side hold about what one chunk
+    held: at city size on 2 cores, two workers with whole chunks each had raised the run's peak from 2.9 to 7.4
+    GiB (benchmarks/RESULTS.md, sixth round)."""
+    return worker_processes("INNOSTAT_CHECK_WORKERS", default=min(os.cpu_count() or 1, MAX_DEFAULT_CHECK_WORKERS))
+
+
+def chunk_rows() -> int:
+    """Rows of a check chunk: `CHUNK_ROWS` shared among the `check_workers()` that judge chunks side by side."""
+    return max(1, CHUNK_ROWS // check_workers())
+
+
+def _start_check_worker() -> None:
+    """Run first in each check worker. A spawned worker of a parent started as `python -m <package>` (pytest,
+    `dagster api execute_run`) has a bare `__main__` with neither `__spec__` nor `__file__`; GX imports pyspark
+    when it is installed (the Spark group), and pyspark takes such a `__main__` for its own doctests and calls
+    `sys.exit(0)` when Spark Connect's extras are missing, which killed the worker."""
+    import sys
+
+    main = sys.modules["__main__"]
+    if getattr(main, "__spec__", None) is None and not hasattr(main, "__file__"):
+        main.__file__ = "<innostat check worker>"
 
 
 def judge_chunk(suites: list[Suite], chunk: Chunk) -> tuple[list[list[RuleResult]], int]:
@@ -481,7 +503,9 @@ def judge_chunks(suites: list[Suite], chunks: Iterator[Chunk]) -> Iterator[tuple
     from concurrent.futures import ProcessPoolExecutor
 
     # spawn, not fork: the parent holds polars and DuckDB thread pools that a forked child would inherit broken
-    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+    with ProcessPoolExecutor(
+        max_workers=workers, mp_context=multiprocessing.get_context("spawn"), initializer=_start_check_worker
+    ) as pool:
         pending: collections.deque = collections.deque()
         for chunk in itertools.chain(first, chunks):
             pending.append(pool.submit(judge_chunk, suites, chunk))
@@ -535,7 +559,7 @@ def judge(
 
 
 def raw_row_chunks(raw_dir: Path, table: str, run_id: str, suites: list[Suite]) -> Iterator[Chunk]:
-    """This run's raw rows (only the columns the suites read), whole files at a time, about `CHUNK_ROWS` each.
+    """This run's raw rows (only the columns the suites read), whole files at a time, about `chunk_rows()` each.
 
     A chunk names its files; whoever judges it reads them (a worker process reads its own)."""
     from pipelines.ingest.runner import raw_schema
@@ -545,10 +569,11 @@ def raw_row_chunks(raw_dir: Path, table: str, run_id: str, suites: list[Suite]) 
     pending: list[str] = []
     size = 0
     yielded = False
+    rows_per_chunk = chunk_rows()
     for path in _loaded_paths(raw_dir, table, _run_ledger(raw_dir, table, run_id)):
         pending.append(str(path))
         size += pl.scan_parquet(path).select(pl.len()).collect().item()  # from the footer: no data is read
-        if size >= CHUNK_ROWS:
+        if size >= rows_per_chunk:
             yield ParquetChunk(tuple(pending), wanted)
             pending, size, yielded = [], 0, True
     if pending or not yielded:
@@ -640,7 +665,7 @@ def mart_frames(
 def mart_row_chunks(
     con: duckdb.DuckDBPyConnection, model: str, suites: list[Suite], *, except_in: str | None = None
 ) -> Iterator[Chunk]:
-    """The mart's rows (only the columns the suites read) about `CHUNK_ROWS` at a time; at least one chunk.
+    """The mart's rows (only the columns the suites read) about `chunk_rows()` at a time; at least one chunk.
 
     With `except_in` (an attached database), only the rows whose values (over the columns read) hash to no row
     of that database's copy of the mart: the rows a row-wise rule has not judged yet. Matching 64-bit row hashes
@@ -657,16 +682,17 @@ def mart_row_chunks(
             "using (__row_hash)"
         )
     in_process = check_workers() == 1
+    rows_per_chunk = chunk_rows()
     cursor = con.cursor()  # the chunks stream while the caller may query `con`
     try:
-        reader = cursor.sql(query).to_arrow_reader(CHUNK_ROWS)
+        reader = cursor.sql(query).to_arrow_reader(rows_per_chunk)
         batches: list = []
         rows = 0
         yielded = False
         for batch in reader:  # DuckDB hands over batches smaller than asked: gathered up to a chunk
             batches.append(batch)
             rows += batch.num_rows
-            if rows >= CHUNK_ROWS:
+            if rows >= rows_per_chunk:
                 chunk = _mart_chunk(batches, reader.schema, in_process)
                 batches, rows, yielded = [], 0, True  # the batches are let go before the chunk is judged
                 yield chunk
@@ -760,7 +786,7 @@ def release_memory() -> None:
 def check_raw(settings: Settings, table: str, run_id: str, check_name: str) -> Outcome:
     """Validate this run's batch of raw.<table>, and record the results.
 
-    Suites whose every rule judges one row at a time run over the batch in chunks of at most `CHUNK_ROWS` rows,
+    Suites whose every rule judges one row at a time run over the batch in chunks of about `chunk_rows()` rows,
     so a first load of years of history never sits in one pandas frame (the run's memory budget, benchmarks/).
     """
     results, rows_checked = judge(

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from datetime import datetime
+from pathlib import Path
 
 import pandas as pd
 import polars as pl
@@ -85,6 +88,21 @@ def test_worker_processes_give_the_in_process_verdicts(tmp_path, monkeypatch) ->
     monkeypatch.setenv("INNOSTAT_CHECK_WORKERS", "none")
     with pytest.raises(ValueError, match="INNOSTAT_CHECK_WORKERS"):
         quality.check_workers()
+
+
+def test_workers_start_under_a_parent_run_as_python_dash_m() -> None:
+    """`python -m pytest` and Dagster's `python -m dagster api execute_run` leave a spawned worker a bare
+    `__main__`; with pyspark installed, GX's import of it called sys.exit(0) in the worker
+    (quality._start_check_worker). The worker test above, run that way, must still pass."""
+    test = f"{Path(__file__).resolve()}::test_worker_processes_give_the_in_process_verdicts"
+    run = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", test],
+        capture_output=True,
+        text=True,
+        cwd=Path(__file__).resolve().parents[2],
+        timeout=300,
+    )
+    assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
 
 
 def test_uniqueness_is_judged_on_the_whole_column_and_the_rest_chunk_by_chunk() -> None:
