@@ -450,18 +450,15 @@ Chunk = FrameChunk | ParquetChunk | ArrowChunk
 PARALLEL_MIN_CHUNKS = 3  # fewer: starting worker processes (GX imports in each, ~4 s) costs more than it saves
 
 
-MAX_DEFAULT_CHECK_WORKERS = 4  # each worker holds GX and pandas (~0.3 GB) besides its chunk
-
-
 def check_workers() -> int:
-    """Processes that judge chunks side by side: `INNOSTAT_CHECK_WORKERS`, else one per core (at most
-    `MAX_DEFAULT_CHECK_WORKERS`); 1 judges every chunk in the run's process.
+    """Processes that judge chunks side by side: `INNOSTAT_CHECK_WORKERS`, else 1 (in the run's process).
 
-    A check is single-threaded pandas, so on one process a first build's checks left a core idle. The workers
-    share `CHUNK_ROWS` between them (`chunk_rows`), so the chunks judged side by side hold about what one chunk
-    held: at city size on 2 cores, two workers with whole chunks each had raised the run's peak from 2.9 to 7.4
-    GiB (benchmarks/RESULTS.md, sixth round)."""
-    return worker_processes("INNOSTAT_CHECK_WORKERS", default=min(os.cpu_count() or 1, MAX_DEFAULT_CHECK_WORKERS))
+    Off unless asked for: a check is single-threaded pandas, but at city size on 2 cores two workers saved only
+    3 s of a first build's 53 s of checks and raised its peak memory from 2.95 to 4.41 GiB, past the 4 GiB
+    budget, even with the chunk's rows shared between them (`chunk_rows`; with a whole chunk each: 7.4 GiB).
+    The workers start with GX's import (~4 s) and contend with the run's process for the cores
+    (benchmarks/RESULTS.md, sixth and eighth rounds). A machine with cores and memory to spare can set more."""
+    return worker_processes("INNOSTAT_CHECK_WORKERS", default=1)
 
 
 def chunk_rows() -> int:
