@@ -142,8 +142,12 @@ def iter_line_batches(path: Path, batch_lines: int | None = None) -> Iterator[li
 
 def _iter_line_chunks(path: Path) -> Iterator[pl.DataFrame]:
     """Non-blank lines with their numbers, a large chunk at a time (LF never occurs inside a UTF-8 sequence, and a
-    raw CR cannot occur inside valid JSON, so CRLF can be folded chunk-wise). Decoding the chunk is the UTF-8
-    check."""
+    raw CR cannot occur inside valid JSON, so CRLF can be folded chunk-wise).
+
+    Polars checks the chunk is UTF-8 while it makes the bytes a string (Rust's check, the same as Python's strict
+    decoder), then splits it: four times faster than Python decoding the chunk and polars copying that string in
+    (a month of a city's events: 0.45 s of 3 s). Only a chunk polars refuses is decoded by Python, for the message.
+    """
     pending = b""
     first = 1
     with _open(path) as handle:
@@ -155,17 +159,14 @@ def _iter_line_chunks(path: Path) -> Iterator[pl.DataFrame]:
                 pending = data
                 continue
             pending = data[end + 1 :]
-            try:
-                text = data[:end].decode("utf-8")
-            except UnicodeDecodeError as err:
-                raise _not_utf8(err, data[:end], first, last=not chunk) from err
-            if first == 1 and text.startswith(_BOM):
-                text = text[1:]
-            if "\r" in text:
-                text = text.replace("\r\n", "\n")
-                text = text[:-1] if text.endswith("\r") else text
-            if text or chunk:
-                lines = pl.Series("line", [text], dtype=pl.String).str.split("\n").explode()
+            raw = data[:end]
+            if first == 1 and raw.startswith(_BOM_BYTES):
+                raw = raw[len(_BOM_BYTES) :]
+            if b"\r" in raw:
+                raw = raw.replace(b"\r\n", b"\n")
+                raw = raw[:-1] if raw.endswith(b"\r") else raw
+            if raw or chunk:
+                lines = _utf8_lines(raw, data[:end], first, last=not chunk)
                 numbered = pl.DataFrame(
                     [pl.int_range(first, first + lines.len(), dtype=pl.Int64, eager=True).alias("source_row"), lines]
                 )
@@ -173,6 +174,23 @@ def _iter_line_chunks(path: Path) -> Iterator[pl.DataFrame]:
                 first += lines.len()
             if not chunk:
                 return
+
+
+_BOM_BYTES = _BOM.encode("utf-8")
+
+
+def _utf8_lines(raw: bytes, delivered: bytes, first_line: int, *, last: bool) -> pl.Series:
+    """`raw` split on LF into a String series; `FileRejected` (via Python's decoder, on the bytes as delivered,
+    so the message names the right line) when it is not UTF-8."""
+    try:
+        text = pl.Series("line", [raw], dtype=pl.Binary).cast(pl.String)
+    except (pl.exceptions.ComputeError, pl.exceptions.InvalidOperationError):  # polars: "invalid utf8"
+        try:
+            delivered.decode("utf-8")
+        except UnicodeDecodeError as err:
+            raise _not_utf8(err, delivered, first_line, last=last) from err
+        raise  # polars refused what Python accepts: a bug to report, never a silent loss
+    return text.str.split("\n").explode()
 
 
 # --------------------------------------------------------------------------------------------- decoding objects

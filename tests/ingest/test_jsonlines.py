@@ -115,6 +115,32 @@ def test_gb18030_is_rejected_with_the_line(tmp_path: Path) -> None:
         lines_of(path)
 
 
+# surrogate, overlong slash, beyond U+10FFFF, overlong NUL, noncharacter U+FFFE, U+10FFFF, CJK
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"\xed\xa0\x80",
+        b"\xc0\xaf",
+        b"\xf4\x90\x80\x80",
+        b"\xe0\x80\x80",
+        b"\xef\xbf\xbe",
+        b"\xf4\x8f\xbf\xbf",
+        "雁".encode(),
+    ],
+)
+def test_utf8_is_judged_as_python_judges_it(tmp_path: Path, raw: bytes) -> None:
+    """Polars checks the bytes (jsonlines._utf8_lines): it must accept and refuse exactly what Python does."""
+    path = tmp_path / "a.jsonl"
+    path.write_bytes(b'{"a":1}\n{"a":"' + raw + b'"}\n')
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        with pytest.raises(FileRejected, match=r"not valid UTF-8.*line 2"):
+            lines_of(path)
+    else:
+        assert lines_of(path) == [[(1, '{"a":1}'), (2, '{"a":"' + text + '"}')]]
+
+
 def test_file_ending_inside_a_utf8_character_is_rejected(tmp_path: Path) -> None:
     path = tmp_path / "a.jsonl"
     path.write_bytes('{"a":"雁"}\n{"a":"峰'.encode()[:-1])
