@@ -467,10 +467,11 @@ def chunk_rows() -> int:
 
 
 def _start_check_worker() -> None:
-    """Run first in each check worker. A spawned worker of a parent started as `python -m <package>` (pytest,
-    `dagster api execute_run`) has a bare `__main__` with neither `__spec__` nor `__file__`; GX imports pyspark
-    when it is installed (the Spark group), and pyspark takes such a `__main__` for its own doctests and calls
-    `sys.exit(0)` when Spark Connect's extras are missing, which killed the worker."""
+    """Run first in each check worker. A spawned worker of a parent started as `python -m <package>` (pytest;
+    Dagster's code server, `python -m dagster api grpc`, and the runs it spawns) has a bare `__main__` with neither
+    `__spec__` nor `__file__`; GX imports pyspark when it is installed (the Spark group), and pyspark takes such a
+    `__main__` for its own doctests and calls `sys.exit(0)` when Spark Connect's extras are missing, which killed
+    the worker."""
     import sys
 
     main = sys.modules["__main__"]
