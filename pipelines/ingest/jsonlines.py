@@ -159,14 +159,14 @@ def _iter_line_chunks(path: Path) -> Iterator[pl.DataFrame]:
                 pending = data
                 continue
             pending = data[end + 1 :]
-            raw = data[:end]
+            delivered = raw = data[:end]
             if first == 1 and raw.startswith(_BOM_BYTES):
                 raw = raw[len(_BOM_BYTES) :]
             if b"\r" in raw:
                 raw = raw.replace(b"\r\n", b"\n")
                 raw = raw[:-1] if raw.endswith(b"\r") else raw
             if raw or chunk:
-                lines = _utf8_lines(raw, data[:end], first, last=not chunk)
+                lines = _utf8_lines(raw, delivered, first, last=not chunk)
                 numbered = pl.DataFrame(
                     [pl.int_range(first, first + lines.len(), dtype=pl.Int64, eager=True).alias("source_row"), lines]
                 )
