@@ -11,8 +11,8 @@
     )
 }}
 -- Incremental by month: the distinct count over a city's 41 M camera-days took 4 s of every daily run; a run
--- recounts only the months of its window. The table is read in each branch, not through a CTE that DuckDB would
--- materialise for its two readers.
+-- recounts only the months of its window. The camera-days (a view over the raw layer) are read in each branch,
+-- not through a CTE that DuckDB would materialise for its two readers.
 {%- set camera_days = ref('int_security_camera_days') %}
 
 with camera_regions as (

@@ -1,7 +1,8 @@
 -- fct_camera_days.sql: one row per camera and day (雪亮工程 snapshot), the later delivered row of a camera-day.
 --
--- A view over int_security_camera_days (incremental by month), which holds exactly these rows: a table was a
--- second copy of 41 M camera-days at city size (benchmarks/RESULTS.md, sixth round).
+-- A view over int_security_camera_days (itself a view over the raw layer and the camera-days delivered again),
+-- which holds exactly these rows: a table was a second copy of 41 M camera-days at city size
+-- (benchmarks/RESULTS.md, sixth round).
 {{ config(materialized='view') }}
 
 with camera_days as (
