@@ -70,6 +70,9 @@ class FeedParser(Protocol):
     # True when a file parses the same whatever else was delivered: such files may be parsed side by side in
     # worker processes. False when the parser keeps state across the files of a run (`FileContext.run_state`).
     independent_files: bool
+    # A column whose values each get Parquet row groups of their own (None: row groups as the batches come).
+    # A reader that filters on it then skips the row groups of the other values by their statistics.
+    row_groups_by: str | None
 
     def parse(self, ctx: FileContext) -> Iterator[ParsedBatch]: ...
 

@@ -119,6 +119,9 @@ class GovServicesParser:
     extensions = (".jsonl", ".jsonl.gz")
     columns = COLUMNS
     independent_files = True
+    # The cases model reads each event type on its own (int_gov_service_cases_assembled): with the row groups
+    # of a type apart, each of those reads skips the other types' rows (benchmarks/RESULTS.md, tenth round).
+    row_groups_by = "event_type"
 
     def parse(self, ctx: FileContext) -> Iterator[ParsedBatch]:
         """One batch per ≤ 100k lines. A corrupt, undecodable or empty file raises `FileRejected`, possibly after

@@ -127,6 +127,7 @@ class RdFilingsParser:
     extensions = (".csv", ".xlsx")
     columns = COLUMNS
     independent_files = False  # re-deliveries are recognised against earlier files (run_state)
+    row_groups_by = None
 
     def parse(self, ctx: FileContext) -> Iterator[ParsedBatch]:
         # Read every sheet first: a file rejected halfway must not leave its filings in the known set.

@@ -173,10 +173,11 @@ def dictionary_columns(frame: pl.DataFrame) -> list[str]:
 class _StreamingParquet:
     """Writes batches to a temporary file and renames it into place only when the whole file parsed.
 
-    The writer opens on the first batch, which decides the columns that get a dictionary."""
+    The writer opens on the first batch, which decides the columns that get a dictionary. With `row_groups_by`,
+    each batch is written as one row group per value of that column, rows in their delivered order within it."""
 
-    def __init__(self, path: Path, columns: dict[str, pl.DataType]):
-        self.path, self.columns = path, columns
+    def __init__(self, path: Path, columns: dict[str, pl.DataType], row_groups_by: str | None = None):
+        self.path, self.columns, self.row_groups_by = path, columns, row_groups_by
         self.schema = _arrow_schema(columns)
         self.tmp = path.with_name(f".{path.name}.tmp")
         self.writer: pq.ParquetWriter | None = None
@@ -191,7 +192,9 @@ class _StreamingParquet:
             self.writer = pq.ParquetWriter(
                 self.tmp, self.schema, compression="zstd", use_dictionary=dictionary_columns(frame)
             )
-        self.writer.write_table(frame.to_arrow().cast(self.schema))
+        parts = frame.partition_by(self.row_groups_by, maintain_order=True) if self.row_groups_by else [frame]
+        for part in parts:
+            self.writer.write_table(part.to_arrow().cast(self.schema))  # one call, one row group
 
     def __exit__(self, exc_type, exc, tb) -> None:
         if self.writer is None:  # no valid row at all: a file with the table's schema and no row group
@@ -298,7 +301,8 @@ def _ingest_file(job: _FileJob, pseudonymiser: Pseudonymiser, regions: Regions, 
     quarantine_frames: list[pl.DataFrame] = []
     try:
         # Batches stream into one Parquet file, so a big file never sits in memory whole.
-        with _StreamingParquet(job.raw_dir / job.table / f"{job.digest}.parquet", raw_schema(job.table)) as sink:
+        raw_path = job.raw_dir / job.table / f"{job.digest}.parquet"
+        with _StreamingParquet(raw_path, raw_schema(job.table), parser.row_groups_by) as sink:
             for batch in parser.parse(ctx):
                 if batch.valid.height:
                     sink.write(batch.valid.with_columns(lineage))

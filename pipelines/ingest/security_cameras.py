@@ -40,6 +40,7 @@ class SecurityCamerasParser:
     extensions = (".csv",)
     columns = COLUMNS
     independent_files = True
+    row_groups_by = None
 
     def parse(self, ctx: FileContext) -> Iterator[ParsedBatch]:
         for frame, ragged in read_tabular(ctx.path, HEADER):

@@ -157,6 +157,7 @@ class SecurityIncidentsParser:
     extensions = (".jsonl", ".jsonl.gz")
     columns = COLUMNS
     independent_files = True
+    row_groups_by = None
 
     def parse(self, ctx: FileContext) -> Iterator[ParsedBatch]:
         """One batch per ≤ 100k lines. A corrupt, undecodable or empty file raises `FileRejected`, possibly after

@@ -63,6 +63,7 @@ class StatisticsParser:
     extensions = (".csv", ".xlsx")
     columns = COLUMNS
     independent_files = True
+    row_groups_by = None
 
     def parse(self, ctx: FileContext) -> Iterator[ParsedBatch]:
         for frame, ragged in read_tabular(ctx.path, HEADER):
