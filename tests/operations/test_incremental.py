@@ -148,6 +148,23 @@ def test_incremental_runs_and_backfill_equal_a_full_rebuild(generated, tmp_path,
     for name, order in COMPARED.items():
         assert _same(_table(incremental, name, order), _table(full, name, order)), name
 
+    # the cases table keeps its never-repeating text columns uncompressed (macros/column_compression.sql) after
+    # a first build and after the delete+insert of an incremental run
+    for warehouse in (full, incremental):
+        con = duckdb.connect(str(warehouse), read_only=True)
+        (ddl,) = con.execute(
+            "select sql from duckdb_tables() where table_name = 'int_gov_service_cases_assembled'"
+        ).fetchone()
+        stored = con.execute(
+            "select distinct compression from pragma_storage_info('intermediate.int_gov_service_cases_assembled') "
+            "where column_name = 'applicant_id_pseudonym' and segment_type = 'VARCHAR'"
+        ).fetchall()
+        con.close()
+        for column in ("case_id", "applicant_id_pseudonym", "applicant_phone_pseudonym"):
+            assert f"{column} VARCHAR USING COMPRESSION Uncompressed" in ddl, ddl
+        assert "department VARCHAR," in ddl, ddl
+        assert stored == [("Uncompressed",)], stored
+
     # the late rating and the re-sent incident are in the incremental result
     con = duckdb.connect(str(incremental), read_only=True)
     rating = con.execute("select rating from marts.fct_gov_service_cases where case_id = ?", [late_case]).fetchone()
