@@ -4,39 +4,28 @@
 -- a case without a known department counts in the total only. A ratio with a zero denominator gives no row.
 with cases as (select * from {{ ref('int_gov_service_cases_assembled') }}),
 
-case_members as (
-    -- each case once in the district total and once under its department
-    select
-        *,
-        'total' as dimension,
-        'total' as member
-    from cases
-    union all
-    select
-        *,
-        'department' as dimension,
-        department as member
-    from cases
-    where department is not null
-),
-
+-- Each statistic once per month for the district total and once per (month, department): a rollup reads the
+-- cases once, where stacking every case twice (total, department) and aggregating the stack made DuckDB
+-- materialise both copies with all their columns (3.2 s against 0.9 s of a city's daily run). The rollup's
+-- grand total (no month) is dropped, and so are the department rows of cases without a department.
 submitted_stats as (
     select
         submitted_month as period,
-        dimension,
-        member,
+        case when grouping(department) = 1 then 'total' else 'department' end as dimension,
+        case when grouping(department) = 1 then 'total' else department end as member,
         count(*) as cases_submitted,
         sum(case when is_online then 1 else 0 end) as cases_online
-    from case_members
+    from cases
     where submitted_at is not null
-    group by submitted_month, dimension, member
+    group by rollup(submitted_month, department)
+    having grouping(submitted_month) = 0 and (grouping(department) = 1 or department is not null)
 ),
 
 completed_stats as (
     select
         completed_month as period,
-        dimension,
-        member,
+        case when grouping(department) = 1 then 'total' else 'department' end as dimension,
+        case when grouping(department) = 1 then 'total' else department end as member,
         count(*) as cases_completed,
         -- a completed case without `visits` stays in the denominator of both visit rates
         sum(case when is_one_visit then 1 else 0 end) as cases_one_visit,
@@ -46,9 +35,10 @@ completed_stats as (
         avg(cast(processing_days as double)) as avg_processing_days,
         sum(case when has_rating then 1 else 0 end) as cases_rated,
         sum(case when rating >= 4 then 1 else 0 end) as cases_satisfied
-    from case_members
+    from cases
     where completed_at is not null
-    group by completed_month, dimension, member
+    group by rollup(completed_month, department)
+    having grouping(completed_month) = 0 and (grouping(department) = 1 or department is not null)
 ),
 
 indicator_values as (
