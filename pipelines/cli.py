@@ -12,6 +12,7 @@ import time
 import uuid
 from pathlib import Path
 
+from pipelines.lib.check_process import checks_in_own_process
 from pipelines.lib.environment import apply_offline_defaults, export_settings
 from pipelines.lib.settings import DBT_PROJECT_DIR, Settings
 from pipelines.lib.warehouse import adopt_staged_build, stage_build_copy
@@ -154,13 +155,25 @@ def _warnings(result) -> list[str]:
     return found
 
 
-def _execute(
-    job_name: str, instance, log_level: str, tags: dict | None = None, run_id: str | None = None, selection=None
-):
-    """Run a job in this process; `selection` (a dg.AssetSelection) narrows it to some of its assets."""
+def _definitions():
+    """The project's Dagster definitions, loaded once per command: loading them again for a run's second job cost
+    ~1 s (component tree, dbt manifest). Not cached across commands, since the resources read the settings."""
     from pipelines.definitions import defs
 
-    definitions = defs()
+    return defs()
+
+
+def _execute(
+    job_name: str,
+    instance,
+    log_level: str,
+    tags: dict | None = None,
+    run_id: str | None = None,
+    selection=None,
+    definitions=None,
+):
+    """Run a job in this process; `selection` (a dg.AssetSelection) narrows it to some of its assets."""
+    definitions = definitions or _definitions()
     job = definitions.resolve_job_def(job_name)
     return job.execute_in_process(
         instance=instance,
@@ -228,6 +241,7 @@ def _build(
     started: float,
     timings: _Timings | None = None,
     run_id: str | None = None,
+    definitions=None,
 ) -> int:
     from pipelines.defs.jobs import BUILD_JOB_NAME, build_selection
     from pipelines.defs.operations.automation import RANGE_END, RANGE_START, build_tags
@@ -238,7 +252,7 @@ def _build(
     keep_base = base_is_current(settings)
     if keep_base:
         _say("statistics and R&D models kept from the published warehouse: no new file of theirs, no code change")
-    result = _execute(BUILD_JOB_NAME, instance, log_level, tags, run_id, build_selection(keep_base))
+    result = _execute(BUILD_JOB_NAME, instance, log_level, tags, run_id, build_selection(keep_base), definitions)
     if timings is not None:
         timings.phase("build_and_publish", instance, result)
         timings.write()
@@ -273,7 +287,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     _say(f"run: landing {settings.landing} → warehouse {settings.warehouse}")
     started = time.monotonic()
     timings = _Timings(args.timings)
+    # Started before Dagster is imported: it imports Great Expectations on the other core meanwhile.
+    with checks_in_own_process():
+        return _run(args, settings, started, timings)
 
+
+def _run(args: argparse.Namespace, settings: Settings, started: float, timings: _Timings) -> int:
     import dagster as dg
 
     from pipelines.defs.jobs import INGEST_JOB_NAME
@@ -285,7 +304,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     staging = _BuildCopy(settings)
     with dg.DagsterInstance.ephemeral() as instance:
         _say("[1/2] ingest new files of every feed")
-        ingested = _execute(INGEST_JOB_NAME, instance, args.log_level)
+        definitions = _definitions()
+        ingested = _execute(INGEST_JOB_NAME, instance, args.log_level, definitions=definitions)
         staged = staging.result()
         timings.phase("ingest", instance, ingested)
         if not ingested.success or _failure_messages(ingested):
@@ -300,7 +320,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         full = args.full_refresh or not settings.warehouse.exists()
         window = touched_months(settings.raw_dir, None if full else ingested.run_id)
         timings.phase("plan")
-        return _build(settings, window, args.log_level, instance, started, timings, build_run_id)
+        return _build(settings, window, args.log_level, instance, started, timings, build_run_id, definitions)
 
 
 class _BuildCopy:
@@ -337,7 +357,7 @@ def cmd_backfill(args: argparse.Namespace) -> int:
     import dagster as dg
 
     timings = _Timings(args.timings)
-    with dg.DagsterInstance.ephemeral() as instance:
+    with checks_in_own_process(), dg.DagsterInstance.ephemeral() as instance:
         return _build(prepared, (args.start, args.end), args.log_level, instance, time.monotonic(), timings)
 
 

@@ -466,7 +466,7 @@ def chunk_rows() -> int:
     return max(1, CHUNK_ROWS // check_workers())
 
 
-def _start_check_worker() -> None:
+def start_check_worker() -> None:
     """Run first in each check worker. A spawned worker of a parent started as `python -m <package>` (pytest;
     Dagster's code server, `python -m dagster api grpc`, and the runs it spawns) has a bare `__main__` with neither
     `__spec__` nor `__file__`; GX imports pyspark when it is installed (the Spark group), and pyspark takes such a
@@ -502,7 +502,7 @@ def judge_chunks(suites: list[Suite], chunks: Iterator[Chunk]) -> Iterator[tuple
 
     # spawn, not fork: the parent holds polars and DuckDB thread pools that a forked child would inherit broken
     with ProcessPoolExecutor(
-        max_workers=workers, mp_context=multiprocessing.get_context("spawn"), initializer=_start_check_worker
+        max_workers=workers, mp_context=multiprocessing.get_context("spawn"), initializer=start_check_worker
     ) as pool:
         pending: collections.deque = collections.deque()
         for chunk in itertools.chain(first, chunks):

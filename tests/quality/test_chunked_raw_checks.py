@@ -93,7 +93,7 @@ def test_worker_processes_give_the_in_process_verdicts(tmp_path, monkeypatch) ->
 def test_workers_start_under_a_parent_run_as_python_dash_m() -> None:
     """`python -m pytest` and Dagster's code server (`python -m dagster api grpc`) leave a spawned worker a bare
     `__main__`; with pyspark installed, GX's import of it called sys.exit(0) in the worker
-    (quality._start_check_worker). The worker test above, run that way, must still pass."""
+    (quality.start_check_worker). The worker test above, run that way, must still pass."""
     test = f"{Path(__file__).resolve()}::test_worker_processes_give_the_in_process_verdicts"
     run = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", test],

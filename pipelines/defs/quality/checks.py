@@ -3,13 +3,16 @@ that officials see (on the working build). A failed `block` expectation fails it
 since the checks are blocking, nothing downstream runs: not dbt after a raw check, not the publish after a mart
 check. A failed `warn` expectation fails the check with WARN severity only, which never blocks.
 
-`great_expectations` and the suites are imported when a check first runs, never when Dagster loads this file.
+`great_expectations` and the suites are imported when a check first runs, never when Dagster loads this file. In
+`innostat run` the checks are judged in a process started with the run, which has imported them meanwhile
+(lib/check_process.py).
 """
 
 import dagster as dg
 
 from pipelines.defs.resources import WarehouseResource
 from pipelines.lib import quality
+from pipelines.lib.check_process import run_check
 
 CHECK_NAME = "great_expectations"
 # The same lists as expectations.raw.RAW_TABLES and expectations.marts.MARTS (a test keeps them equal), repeated
@@ -62,9 +65,8 @@ def build_raw_check(table: str) -> dg.AssetChecksDefinition:
     )
     def _check(context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource) -> dg.AssetCheckResult:
         try:
-            outcome = quality.check_raw(
-                warehouse.settings, table, context.run.run_id, f"{key.to_user_string()}:{CHECK_NAME}"
-            )
+            name = f"{key.to_user_string()}:{CHECK_NAME}"
+            outcome = run_check(quality.check_raw, warehouse.settings, table, context.run.run_id, name)
         finally:
             quality.release_memory()
         return check_result(context, outcome)
@@ -87,9 +89,8 @@ def build_mart_check(model: str) -> dg.AssetChecksDefinition:
     )
     def _check(context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource) -> dg.AssetCheckResult:
         try:
-            outcome = quality.check_mart(
-                warehouse.settings, model, context.run.run_id, f"{key.to_user_string()}:{CHECK_NAME}"
-            )
+            name = f"{key.to_user_string()}:{CHECK_NAME}"
+            outcome = run_check(quality.check_mart, warehouse.settings, model, context.run.run_id, name)
         finally:
             quality.release_memory()
         return check_result(context, outcome)

@@ -1,0 +1,49 @@
+"""The run's check process: checks are judged there when `innostat run` started it, here otherwise, and whatever
+goes wrong there reaches the check that asked."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from pipelines.lib import check_process
+from pipelines.lib.check_process import SWITCH, checks_in_own_process, run_check
+
+
+def test_without_a_check_process_a_check_runs_in_the_calling_process() -> None:
+    assert run_check(os.getpid) == os.getpid()
+
+
+def test_a_check_process_judges_in_a_process_of_its_own_and_stops_with_the_block(monkeypatch) -> None:
+    monkeypatch.delenv(SWITCH, raising=False)
+    with checks_in_own_process() as started:
+        assert started is not None
+        first, second = run_check(os.getpid), run_check(os.getpid)
+        assert first == second != os.getpid()  # one process for every check of the run
+        process = started._process
+    assert not process.is_alive()
+    assert check_process._current is None
+    assert run_check(os.getpid) == os.getpid()
+
+
+def test_an_error_in_the_check_process_is_raised_in_the_run_with_its_traceback(monkeypatch) -> None:
+    monkeypatch.delenv(SWITCH, raising=False)
+    with checks_in_own_process():
+        with pytest.raises(ValueError, match="invalid literal") as raised:
+            run_check(int, "not a number")
+        assert any("in the run's check process" in note for note in raised.value.__notes__)
+        assert run_check(int, "7") == 7  # the process serves the next check
+
+
+def test_a_check_process_that_dies_fails_the_check_with_what_to_do(monkeypatch) -> None:
+    monkeypatch.delenv(SWITCH, raising=False)
+    with checks_in_own_process(), pytest.raises(RuntimeError, match=rf"exit code 3.*{SWITCH}=0"):
+        run_check(os._exit, 3)
+
+
+def test_the_switch_keeps_the_checks_in_the_run_process(monkeypatch) -> None:
+    monkeypatch.setenv(SWITCH, "0")
+    with checks_in_own_process() as started:
+        assert started is None
+        assert run_check(os.getpid) == os.getpid()
