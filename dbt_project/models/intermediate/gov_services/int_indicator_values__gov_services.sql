@@ -7,10 +7,12 @@ with cases as (select * from {{ ref('int_gov_service_cases_assembled') }}),
 -- Each statistic once per month for the district total and once per (month, department): a rollup reads the
 -- cases once, where stacking every case twice (total, department) and aggregating the stack made DuckDB
 -- materialise both copies with all their columns (3.2 s against 0.9 s of a city's daily run). The rollup's
--- grand total (no month) is dropped, and so are the department rows of cases without a department.
-submitted_stats as (
+-- grand total (no month) is dropped, and so are the department rows of cases without a department: in a select
+-- around the rollup, since Spark cannot resolve grouping() in a `having`.
+submitted_rollup as (
     select
         submitted_month as period,
+        grouping(submitted_month) as month_rolled_up,
         case when grouping(department) = 1 then 'total' else 'department' end as dimension,
         case when grouping(department) = 1 then 'total' else department end as member,
         count(*) as cases_submitted,
@@ -18,12 +20,17 @@ submitted_stats as (
     from cases
     where submitted_at is not null
     group by rollup(submitted_month, department)
-    having grouping(submitted_month) = 0 and (grouping(department) = 1 or department is not null)
 ),
 
-completed_stats as (
+submitted_stats as (
+    select * from submitted_rollup
+    where month_rolled_up = 0 and member is not null
+),
+
+completed_rollup as (
     select
         completed_month as period,
+        grouping(completed_month) as month_rolled_up,
         case when grouping(department) = 1 then 'total' else 'department' end as dimension,
         case when grouping(department) = 1 then 'total' else department end as member,
         count(*) as cases_completed,
@@ -38,7 +45,11 @@ completed_stats as (
     from cases
     where completed_at is not null
     group by rollup(completed_month, department)
-    having grouping(completed_month) = 0 and (grouping(department) = 1 or department is not null)
+),
+
+completed_stats as (
+    select * from completed_rollup
+    where month_rolled_up = 0 and member is not null
 ),
 
 indicator_values as (
