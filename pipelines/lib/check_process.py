@@ -90,7 +90,7 @@ class CheckProcess:
             try:
                 self._connection.send((function, args))
                 ok, value = self._connection.recv()
-            except (EOFError, OSError, BrokenPipeError) as error:
+            except (EOFError, OSError) as error:  # a broken pipe is an OSError
                 self._process.join(timeout=5)
                 raise RuntimeError(
                     f"the run's check process ended while judging {getattr(function, '__name__', function)} "
