@@ -4,6 +4,7 @@ import hashlib
 
 import dagster as dg
 
+from pipelines.defs.quality.checks import start_raw_check
 from pipelines.defs.resources import WarehouseResource
 from pipelines.ingest.registry import parser_for
 from pipelines.ingest.runner import _HashCache, discover, ingest_table, ingested_hashes
@@ -39,6 +40,7 @@ def build_raw_asset(table: str, group: str) -> dg.AssetsDefinition:
                 description=f"{table}: {len(report.errors)} file(s) failed with an unexpected error: {failed}",
                 metadata={"files_loaded": report.files_new},
             )
+        start_raw_check(settings, table, context.run.run_id)  # judged beside the next feeds' ingestion
         return dg.MaterializeResult(
             metadata={
                 "files_seen": report.files_seen,

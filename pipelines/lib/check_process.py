@@ -8,13 +8,19 @@ judged there. Where no process was started (the Dagster webserver and daemon, te
 or with INNOSTAT_CHECK_PROCESS=0, a check runs in the calling process, as before.
 
 Dagster runs a job's steps one after another in `innostat run`, so one process judging one check at a time is
-enough. It returns the freed memory to the OS after every check (`quality.release_memory`), like the run's own
+enough. A check need not wait for its step, though. The ingest job runs its steps level by level, every feed's
+ingestion before any raw check, so a raw table's ingestion asset starts its check as soon as the table's files are
+in (`start_check`): the check process judges it while the run ingests the next feeds, and the check step collects
+the outcome (`run_check` with the same key). Requests are answered in the order they were sent.
+
+After every check the process returns the freed memory to the OS (`quality.release_memory`), like the run's own
 process did, since it stays alive beside dbt's DuckDB.
 """
 
 from __future__ import annotations
 
 import contextlib
+import itertools
 import multiprocessing
 import os
 import pickle
@@ -84,25 +90,55 @@ class CheckProcess:
         self._process.start()
         child.close()
         self._lock = threading.Lock()
+        self._waiting: dict[str, str] = {}  # key → function name of each request sent and not yet answered, in order
+        self._replies: dict[str, tuple[bool, Any]] = {}  # key → (ok, result or error), answered and not collected
+        self._numbers = itertools.count()
 
-    def call(self, function: Callable[..., T], *args: Any) -> T:
+    def start(self, key: str, function: Callable[..., Any], *args: Any) -> None:
+        """Send `function(*args)` now, for a later `call` with the same key to collect (once asked, not again)."""
         with self._lock:
-            try:
-                self._connection.send((function, args))
-                ok, value = self._connection.recv()
-            except (EOFError, OSError) as error:  # a broken pipe is an OSError
-                self._process.join(timeout=5)
-                raise RuntimeError(
-                    f"the run's check process ended while judging {getattr(function, '__name__', function)} "
-                    f"(exit code {self._process.exitcode}; -9 is the kernel's out-of-memory killer). Rerun "
-                    f"with {SWITCH}=0 to judge the checks in the run's own process and see the error there."
-                ) from error
+            if key not in self._waiting and key not in self._replies:
+                self._send(key, function, args)
+
+    def call(self, function: Callable[..., T], *args: Any, key: str | None = None) -> T:
+        """`function(*args)` judged in the process: the reply of an earlier `start` under `key`, or sent now."""
+        with self._lock:
+            if key is None or (key not in self._waiting and key not in self._replies):
+                key = key or f"call-{next(self._numbers)}"
+                self._send(key, function, args)
+            while key not in self._replies:  # replies come back in the order the requests were sent
+                waited = next(iter(self._waiting))
+                self._replies[waited] = self._receive(self._waiting.pop(waited))
+            ok, value = self._replies.pop(key)
         if not ok:
             raise value
         return value
 
+    def _send(self, key: str, function: Callable[..., Any], args: tuple) -> None:
+        self._waiting[key] = getattr(function, "__name__", str(function))
+        try:
+            self._connection.send((function, args))
+        except OSError as error:  # a broken pipe: the process is gone
+            raise self._ended(self._waiting[key]) from error
+
+    def _receive(self, name: str) -> tuple[bool, Any]:
+        try:
+            return self._connection.recv()
+        except (EOFError, OSError) as error:
+            raise self._ended(name) from error
+
+    def _ended(self, name: str) -> RuntimeError:
+        self._process.join(timeout=5)
+        return RuntimeError(
+            f"the run's check process ended while judging {name} (exit code {self._process.exitcode}; -9 is the "
+            f"kernel's out-of-memory killer). Rerun with {SWITCH}=0 to judge the checks in the run's own process "
+            "and see the error there."
+        )
+
     def close(self) -> None:
-        """Stop the process. Between checks it holds nothing open, so a warm-up still importing is cut short."""
+        """Stop the process. Between checks it holds nothing open, so a warm-up still importing is cut short. A
+        check started ahead and never collected (its run failed meanwhile) is cut short too: what a check writes
+        is written under a temporary name and renamed, or into the working build, which the next build replaces."""
         self._connection.close()
         if self._process.is_alive():
             self._process.terminate()
@@ -127,9 +163,16 @@ def checks_in_own_process() -> Iterator[CheckProcess | None]:
         process.close()
 
 
-def run_check(function: Callable[..., T], *args: Any) -> T:
-    """`function(*args)` (a module-level function, so it pickles by name) in the run's check process when one is
-    running, else here."""
+def start_check(key: str, function: Callable[..., Any], *args: Any) -> None:
+    """Start judging `function(*args)` now in the run's check process, while the run goes on with other steps;
+    `run_check(..., key=key)` collects the result. Without a check process, nothing: the check runs when asked."""
     if _current is not None:
-        return _current.call(function, *args)
+        _current.start(key, function, *args)
+
+
+def run_check(function: Callable[..., T], *args: Any, key: str | None = None) -> T:
+    """`function(*args)` (a module-level function, so it pickles by name) in the run's check process when one is
+    running, else here. With the `key` of a `start_check`, its result (the check is not judged twice)."""
+    if _current is not None:
+        return _current.call(function, *args, key=key)
     return function(*args)

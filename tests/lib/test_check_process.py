@@ -4,11 +4,12 @@ goes wrong there reaches the check that asked."""
 from __future__ import annotations
 
 import os
+import time
 
 import pytest
 
 from pipelines.lib import check_process
-from pipelines.lib.check_process import SWITCH, checks_in_own_process, run_check
+from pipelines.lib.check_process import SWITCH, checks_in_own_process, run_check, start_check
 
 
 def test_without_a_check_process_a_check_runs_in_the_calling_process() -> None:
@@ -47,3 +48,31 @@ def test_the_switch_keeps_the_checks_in_the_run_process(monkeypatch) -> None:
     with checks_in_own_process() as started:
         assert started is None
         assert run_check(os.getpid) == os.getpid()
+
+
+def test_a_check_started_ahead_is_judged_then_and_collected_once(monkeypatch) -> None:
+    monkeypatch.delenv(SWITCH, raising=False)
+    with checks_in_own_process():
+        run_check(os.getpid)  # the process has warmed up
+        start_check("run-1/raw", time.monotonic_ns)
+        start_check("run-1/raw", os._exit, 3)  # already asked: not sent again
+        time.sleep(0.5)
+        asked_after = time.monotonic_ns()
+        assert run_check(os.getpid) != os.getpid()  # a check asked meanwhile waits for the one started ahead
+        judged = run_check(time.monotonic_ns, key="run-1/raw")
+        assert judged < asked_after - 400_000_000  # judged when started, half a second before it was collected
+        assert run_check(time.monotonic_ns, key="run-1/raw") > asked_after  # collected: asked again, judged again
+
+
+def test_an_error_of_a_check_started_ahead_is_raised_when_it_is_collected(monkeypatch) -> None:
+    monkeypatch.delenv(SWITCH, raising=False)
+    with checks_in_own_process():
+        start_check("run-1/raw", int, "not a number")
+        assert run_check(int, "7") == 7
+        with pytest.raises(ValueError, match="invalid literal"):
+            run_check(int, "not a number", key="run-1/raw")
+
+
+def test_without_a_check_process_a_check_started_ahead_runs_when_asked() -> None:
+    start_check("run-1/raw", os._exit, 3)  # nothing to start it in: ignored
+    assert run_check(os.getpid, key="run-1/raw") == os.getpid()
