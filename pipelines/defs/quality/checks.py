@@ -56,9 +56,9 @@ def _raw_check_name(table: str) -> str:
 
 
 def start_raw_check(settings: Settings, table: str, run_id: str) -> None:
-    """Called by raw.<table>'s asset once this run's files are in: its check starts in the run's check process,
-    on the other core, while the run ingests the next feeds (Dagster runs every ingestion before any check);
-    the check step then collects the outcome. Without a check process (webserver, daemon), nothing."""
+    """Called by raw.<table>'s asset once this run's files are in: its check starts in the run's check process
+    while the run ingests the next feeds (Dagster runs every ingestion step before any check step); the check
+    step then collects the outcome. Without a check process (webserver, daemon), nothing."""
     name = _raw_check_name(table)
     start_check(f"{run_id}/{name}", quality.check_raw, settings, table, run_id, name)
 
