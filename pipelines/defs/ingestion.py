@@ -7,7 +7,7 @@ import dagster as dg
 from pipelines.defs.quality.checks import start_raw_check
 from pipelines.defs.resources import WarehouseResource
 from pipelines.ingest.registry import parser_for
-from pipelines.ingest.runner import _HashCache, discover, ingest_table, ingested_hashes
+from pipelines.ingest.runner import discover, hash_cache, ingest_table, ingested_hashes
 from pipelines.lib.settings import Settings
 
 
@@ -61,7 +61,7 @@ def pending_hashes(table: str, settings: Settings) -> list[str]:
     """Content hashes of landed files the ledger has not seen, in delivery order."""
     parser = parser_for(table)
     committed = ingested_hashes(settings.raw_dir, table)
-    cache = _HashCache(settings.raw_dir.parent / "hash_cache" / f"{table}.json")
+    cache = hash_cache(settings.raw_dir, table)
     pending = []
     for path in discover(settings.landing, parser.folder, parser.extensions):
         digest = cache.hash(path)

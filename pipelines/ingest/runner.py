@@ -111,7 +111,7 @@ def discover(landing: Path, folder: str, extensions: tuple[str, ...]) -> list[Pa
     return sorted(files, key=lambda p: (p.stat().st_mtime_ns, p.relative_to(root).as_posix()))
 
 
-class _HashCache:
+class HashCache:
     """Hashes by (path, size, mtime), so a daily run does not re-read years of unchanged files."""
 
     def __init__(self, path: Path):
@@ -136,6 +136,11 @@ class _HashCache:
     def save(self) -> None:
         if self.dirty:
             _atomic_write_text(self.path, json.dumps(self.entries))
+
+
+def hash_cache(raw_dir: Path, table: str) -> HashCache:
+    """The table's cache of content hashes, beside the raw layer: ingestion and the new-file sensors share it."""
+    return HashCache(raw_dir.parent / "hash_cache" / f"{table}.json")
 
 
 def _atomic_write_text(path: Path, text: str) -> None:
@@ -401,7 +406,7 @@ def ingest_table(
     _remove_orphans(raw_dir, table, committed)
     files = discover(landing, parser.folder, parser.extensions)
     report.files_seen = len(files)
-    hashes = _HashCache(raw_dir.parent / "hash_cache" / f"{table}.json")
+    hashes = hash_cache(raw_dir, table)
     jobs: list[_FileJob] = []
     try:
         for number, path in enumerate(files, start=1):
