@@ -8,6 +8,8 @@ check. A failed `warn` expectation fails the check with WARN severity only, whic
 (lib/check_process.py).
 """
 
+from collections.abc import Callable
+
 import dagster as dg
 
 from pipelines.defs.resources import WarehouseResource
@@ -51,16 +53,29 @@ def check_result(context: dg.AssetCheckExecutionContext, outcome: quality.Outcom
     )
 
 
-def _raw_check_name(table: str) -> str:
-    return f"{dg.AssetKey(['raw', table]).to_user_string()}:{CHECK_NAME}"
+def _check_name(key: dg.AssetKey) -> str:
+    return f"{key.to_user_string()}:{CHECK_NAME}"
 
 
 def start_raw_check(settings: Settings, table: str, run_id: str) -> None:
     """Called by raw.<table>'s asset once this run's files are in: its check starts in the run's check process
     while the run ingests the next feeds (Dagster runs every ingestion step before any check step); the check
     step then collects the outcome. Without a check process (webserver, daemon), nothing."""
-    name = _raw_check_name(table)
+    name = _check_name(dg.AssetKey(["raw", table]))
     start_check(f"{run_id}/{name}", quality.check_raw, settings, table, run_id, name)
+
+
+def _judge(
+    context: dg.AssetCheckExecutionContext, check: Callable[..., quality.Outcome], settings: Settings, key: dg.AssetKey
+) -> dg.AssetCheckResult:
+    """`check` (quality.check_raw or check_mart) on the table of `key`, judged in the run's check process when
+    there is one; a raw check that its ingestion asset started ahead is collected, not judged again."""
+    name, run_id = _check_name(key), context.run.run_id
+    try:
+        outcome = run_check(check, settings, key.path[-1], run_id, name, key=f"{run_id}/{name}")
+    finally:
+        quality.release_memory()  # when judged in this process (no check process): its frames' memory
+    return check_result(context, outcome)
 
 
 def build_raw_check(table: str) -> dg.AssetChecksDefinition:
@@ -77,12 +92,7 @@ def build_raw_check(table: str) -> dg.AssetChecksDefinition:
         ),
     )
     def _check(context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource) -> dg.AssetCheckResult:
-        try:
-            name, run_id = _raw_check_name(table), context.run.run_id
-            outcome = run_check(quality.check_raw, warehouse.settings, table, run_id, name, key=f"{run_id}/{name}")
-        finally:
-            quality.release_memory()
-        return check_result(context, outcome)
+        return _judge(context, quality.check_raw, warehouse.settings, key)
 
     return _check
 
@@ -101,12 +111,7 @@ def build_mart_check(model: str) -> dg.AssetChecksDefinition:
         ),
     )
     def _check(context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource) -> dg.AssetCheckResult:
-        try:
-            name = f"{key.to_user_string()}:{CHECK_NAME}"
-            outcome = run_check(quality.check_mart, warehouse.settings, model, context.run.run_id, name)
-        finally:
-            quality.release_memory()
-        return check_result(context, outcome)
+        return _judge(context, quality.check_mart, warehouse.settings, key)
 
     return _check
 
