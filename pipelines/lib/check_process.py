@@ -98,7 +98,9 @@ class CheckProcess:
         """Send `function(*args)` now, for a later `call` with the same key to collect (once asked, not again)."""
         with self._lock:
             if key not in self._waiting and key not in self._replies:
-                self._send(key, function, args)
+                # A process that is gone fails the check step that collects this, not the step starting it
+                with contextlib.suppress(RuntimeError):
+                    self._send(key, function, args)
 
     def call(self, function: Callable[..., T], *args: Any, key: str | None = None) -> T:
         """`function(*args)` judged in the process: the reply of an earlier `start` under `key`, or sent now."""

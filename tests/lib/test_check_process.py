@@ -76,3 +76,13 @@ def test_an_error_of_a_check_started_ahead_is_raised_when_it_is_collected(monkey
 def test_without_a_check_process_a_check_started_ahead_runs_when_asked() -> None:
     start_check("run-1/raw", os._exit, 3)  # nothing to start it in: ignored
     assert run_check(os.getpid, key="run-1/raw") == os.getpid()
+
+
+def test_a_check_started_after_the_process_died_fails_when_it_is_collected(monkeypatch) -> None:
+    monkeypatch.delenv(SWITCH, raising=False)
+    with checks_in_own_process():
+        with pytest.raises(RuntimeError, match="exit code 3"):
+            run_check(os._exit, 3)
+        start_check("run-1/raw", os.getpid)  # the ingestion step that starts it does not fail
+        with pytest.raises(RuntimeError, match=rf"ended while judging getpid.*{SWITCH}=0"):
+            run_check(os.getpid, key="run-1/raw")
