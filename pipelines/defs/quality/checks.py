@@ -53,16 +53,19 @@ def check_result(context: dg.AssetCheckExecutionContext, outcome: quality.Outcom
     )
 
 
-def _check_name(key: dg.AssetKey) -> str:
-    return f"{key.to_user_string()}:{CHECK_NAME}"
+def _check_request(settings: Settings, key: dg.AssetKey, run_id: str) -> tuple[str, tuple]:
+    """The GX check of `key` as the check process is asked for it: the request's key (the same whether the
+    ingestion asset starts it ahead or the check step asks) and the arguments of quality.check_raw/check_mart."""
+    name = f"{key.to_user_string()}:{CHECK_NAME}"
+    return f"{run_id}/{name}", (settings, key.path[-1], run_id, name)
 
 
 def start_raw_check(settings: Settings, table: str, run_id: str) -> None:
     """Called by raw.<table>'s asset once this run's files are in: its check starts in the run's check process
     while the run ingests the next feeds (Dagster runs every ingestion step before any check step); the check
     step then collects the outcome. Without a check process (webserver, daemon), nothing."""
-    name = _check_name(dg.AssetKey(["raw", table]))
-    start_check(f"{run_id}/{name}", quality.check_raw, settings, table, run_id, name)
+    request, args = _check_request(settings, dg.AssetKey(["raw", table]), run_id)
+    start_check(request, quality.check_raw, *args)
 
 
 def _judge(
@@ -70,9 +73,9 @@ def _judge(
 ) -> dg.AssetCheckResult:
     """`check` (quality.check_raw or check_mart) on the table of `key`, judged in the run's check process when
     there is one; a raw check that its ingestion asset started ahead is collected, not judged again."""
-    name, run_id = _check_name(key), context.run.run_id
+    request, args = _check_request(settings, key, context.run.run_id)
     try:
-        outcome = run_check(check, settings, key.path[-1], run_id, name, key=f"{run_id}/{name}")
+        outcome = run_check(check, *args, key=request)
     finally:
         quality.release_memory()  # when judged in this process (no check process): its frames' memory
     return check_result(context, outcome)
