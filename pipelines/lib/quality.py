@@ -227,7 +227,7 @@ def _validate_frame(suite: Suite, frame: pd.DataFrame) -> list[RuleResult]:
     index = [c for c in suite.index_columns if c in frame.columns]
     # Without index columns a sample is the offending values, which GX's BASIC format gives too. SUMMARY would
     # also compute each rule's offending row numbers and a query naming them, filtering the frame twice more
-    # even when nothing offends: ~15 % of a check of 10 M cases (benchmarks/RESULTS.md, twelfth round).
+    # even when nothing offends: a check of 10 M cases took 17.1 s with SUMMARY, 14.3 s this way (RESULTS.md).
     result_format: dict[str, Any] = {
         "result_format": "SUMMARY" if index else "BASIC",
         "partial_unexpected_count": SAMPLE_SIZE,
