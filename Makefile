@@ -13,7 +13,8 @@ export INNOSTAT_LANDING ?= $(CURDIR)/data/landing
 export INNOSTAT_WAREHOUSE ?= $(CURDIR)/warehouse/innostat.duckdb
 DEMO_SCALE ?= 0.05
 DAGSTER_PORT ?= 3000
-RUN_DIR := $(CURDIR)/.run
+export INNOSTAT_RUN_DIR := $(CURDIR)/.run
+RUN_DIR := $(INNOSTAT_RUN_DIR)
 # Superset has its own environment (superset/uv.lock): its pins clash with the pipeline's.
 SUPERSET_VENV := superset/.venv
 SUPERSET_BIN := $(SUPERSET_VENV)/bin
@@ -23,11 +24,11 @@ export SUPERSET_CONFIG_PATH := $(CURDIR)/superset/superset_config.py
 export SUPERSET_STATE_DIR ?= $(CURDIR)/superset/.state
 export SUPERSET_HOME ?= $(SUPERSET_STATE_DIR)
 
-.PHONY: help install install-test java demo run test test-fast lint format deploy-lint bench dagster dagster-home stop clean \
+.PHONY: help install install-test java demo run sql test test-fast lint format deploy-lint bench dagster dagster-home stop clean \
 	superset superset-install
 
 help: ## list the commands
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/\$$\$$/$$/g' | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
 $(UV):
 	@echo "[make] installing uv (not found on PATH)"
@@ -70,27 +71,26 @@ dagster-home:
 	@mkdir -p $(DAGSTER_HOME)
 	@test -f $(DAGSTER_HOME)/dagster.yaml || cp pipelines/instance/dagster.yaml $(DAGSTER_HOME)/dagster.yaml
 
-demo: install dbt_project/target/manifest.json dagster-home ## sample feeds → full pipeline → publish, then start Dagster on localhost
+demo: install dbt_project/target/manifest.json dagster-home ## sample feeds → full pipeline → publish, then start Dagster and Superset on localhost
 	$(BIN)/innostat demo --scale $(DEMO_SCALE)
-	@$(MAKE) --no-print-directory dagster
+	@# only the demo's Dagster may pseudonymise with the demo key (make dagster alone refuses without INNOSTAT_PII_KEY)
+	@INNOSTAT_DEMO=1 $(MAKE) --no-print-directory dagster
 	@$(MAKE) --no-print-directory superset
 	@echo "[make] Dagster: http://127.0.0.1:$(DAGSTER_PORT)   published warehouse: $(INNOSTAT_WAREHOUSE)"
 	@echo "[make] Superset dashboards: http://127.0.0.1:$(SUPERSET_PORT)   user $${SUPERSET_ADMIN_USER:-admin}, password:" \
 		"$$(if [ -n "$$SUPERSET_ADMIN_PASSWORD" ]; then echo '$$SUPERSET_ADMIN_PASSWORD'; else echo "in $(SUPERSET_STATE_DIR)/admin_password"; fi)"
 	@echo "[make] stop everything with: make stop"
 
-run: install dbt_project/target/manifest.json ## run the pipeline once on $$INNOSTAT_LANDING (needs INNOSTAT_PII_KEY)
-	$(BIN)/innostat run
+run: install dbt_project/target/manifest.json ## run the pipeline once on $$INNOSTAT_LANDING (needs INNOSTAT_PII_KEY; DEMO=1 uses the demo key)
+	$(BIN)/innostat run $(if $(filter 1,$(DEMO)),--demo)
+
+sql: install ## a read-only SQL shell over the published warehouse ($$INNOSTAT_WAREHOUSE)
+	$(BIN)/innostat sql
 
 dagster: install dbt_project/target/manifest.json dagster-home ## start the Dagster webserver and daemon in the background
-	@mkdir -p $(RUN_DIR)
-	@if [ -f $(RUN_DIR)/dagster.pid ] && kill -0 $$(cat $(RUN_DIR)/dagster.pid) 2>/dev/null; then \
-		echo "[make] Dagster already running (pid $$(cat $(RUN_DIR)/dagster.pid))"; \
-	else \
-		INNOSTAT_DEMO=1 nohup $(BIN)/dagster dev -m pipelines.definitions -h 127.0.0.1 -p $(DAGSTER_PORT) \
-			> $(RUN_DIR)/dagster.log 2>&1 & echo $$! > $(RUN_DIR)/dagster.pid; \
-		echo "[make] Dagster starting (pid $$(cat $(RUN_DIR)/dagster.pid), log $(RUN_DIR)/dagster.log)"; \
-	fi
+	@$(BIN)/python -m pipelines.lib.services start dagster --log $(RUN_DIR)/dagster.log -- \
+		$(BIN)/dagster dev -m pipelines.definitions -h 127.0.0.1 -p $(DAGSTER_PORT)
+	@$(BIN)/python -m pipelines.lib.services wait dagster --url http://127.0.0.1:$(DAGSTER_PORT)/server_info
 
 superset-install: $(SUPERSET_VENV)/.installed ## create the Superset environment from superset/uv.lock
 
@@ -99,25 +99,16 @@ $(SUPERSET_VENV)/.installed: superset/pyproject.toml superset/uv.lock | $(UV)
 	cd superset && $(UV) sync --frozen --compile-bytecode
 	@touch $@
 
-superset: superset-install ## provision Superset (idempotent) and start it on 127.0.0.1:$$SUPERSET_PORT in the background
-	@mkdir -p $(RUN_DIR)
+superset: superset-install install ## provision Superset (idempotent) and start it on 127.0.0.1:$$SUPERSET_PORT in the background
 	$(SUPERSET_BIN)/python superset/provision.py
-	@if [ -f $(RUN_DIR)/superset.pid ] && kill -0 $$(cat $(RUN_DIR)/superset.pid) 2>/dev/null; then \
-		echo "[make] Superset already running (pid $$(cat $(RUN_DIR)/superset.pid)); it reads the new definitions"; \
-	else \
-		nohup $(SUPERSET_BIN)/gunicorn -w $(SUPERSET_WORKERS) -k gthread --threads 8 --timeout 120 \
-			-b 127.0.0.1:$(SUPERSET_PORT) "superset.app:create_app()" \
-			> $(RUN_DIR)/superset.log 2>&1 & echo $$! > $(RUN_DIR)/superset.pid; \
-		echo "[make] Superset starting (pid $$(cat $(RUN_DIR)/superset.pid), log $(RUN_DIR)/superset.log)"; \
-	fi
+	@$(BIN)/python -m pipelines.lib.services start superset --log $(RUN_DIR)/superset.log -- \
+		$(SUPERSET_BIN)/gunicorn -w $(SUPERSET_WORKERS) -k gthread --threads 8 --timeout 120 \
+		-b 127.0.0.1:$(SUPERSET_PORT) "superset.app:create_app()"
 	@$(SUPERSET_BIN)/python superset/provision.py wait --url http://127.0.0.1:$(SUPERSET_PORT)
 
-stop: ## stop what `make demo` started (by recorded process ids)
-	@for f in $(RUN_DIR)/*.pid; do \
-		[ -f "$$f" ] || continue; pid=$$(cat $$f); \
-		if kill -0 $$pid 2>/dev/null; then kill -- -$$(ps -o pgid= $$pid | tr -d ' ') 2>/dev/null || kill $$pid; echo "[make] stopped $$(basename $$f .pid) ($$pid)"; fi; \
-		rm -f $$f; \
-	done
+stop: ## stop what `make demo` started: every process of Dagster and Superset, waiting until none is left
+	@if [ -x $(BIN)/python ]; then $(BIN)/python -m pipelines.lib.services stop; \
+	else echo "[make] no environment, so nothing was started"; fi
 
 test: install-test java superset-install dbt_project/target/manifest.json ## run the test suite (INNOSTAT_SKIP_SPARK=1 skips the Spark tests)
 	$(BIN)/pytest -q

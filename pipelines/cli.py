@@ -6,10 +6,13 @@ import argparse
 import contextlib
 import json
 import os
+import re
 import sys
 import threading
 import time
+import traceback
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 
 from pipelines.lib.check_process import checks_in_own_process
@@ -18,6 +21,35 @@ from pipelines.lib.settings import DBT_PROJECT_DIR, Settings
 from pipelines.lib.warehouse import adopt_staged_build, stage_build_copy
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+LOG_LEVELS = ("debug", "info", "warning", "error")
+
+
+class UsageError(Exception):
+    """An argument that parsed but cannot be used (a month outside the data …): exit 2 with the message."""
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """What `innostat run` needs. `demo` and `backfill` build one of these: a command that runs another goes
+    through `run_pipeline`, never through a hand-built argparse.Namespace."""
+
+    landing: str | None = None
+    warehouse: str | None = None
+    demo: bool = False
+    log_level: str = "WARNING"
+    full_refresh: bool = False
+    timings: str | None = None
+
+
+@dataclass(frozen=True)
+class SampleOptions:
+    """What `innostat generate` needs; `demo` generates with it too."""
+
+    out: str
+    seed: int = 20200101
+    scale: float = 1.0
+    years: tuple[int, int] = (2019, 2022)
+    manifest: str | None = None
 
 
 def _say(message: str) -> None:
@@ -47,6 +79,42 @@ def _years(text: str) -> tuple[int, int]:
     return span
 
 
+def _month(text: str) -> str:
+    """argparse type of --from/--to: a calendar month YYYY-MM."""
+    match = re.fullmatch(r"(\d{4})-(\d{2})", text.strip())
+    if not match or not 1 <= int(match[2]) <= 12:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a month; write YYYY-MM with a month 01–12, e.g. 2021-03")
+    return match[0]
+
+
+def _log_level(text: str) -> str:
+    """argparse type of --log-level: one of LOG_LEVELS, in any case; Dagster wants it upper-case."""
+    if text.lower() not in LOG_LEVELS:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a log level; use one of {', '.join(LOG_LEVELS)}")
+    return text.upper()
+
+
+def _positive(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive number, e.g. 0.05")
+    return value
+
+
+def _add_log_level(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--log-level",
+        type=_log_level,
+        default="WARNING",
+        metavar="LEVEL",
+        help=f"{' | '.join(LOG_LEVELS)} (default warning; info shows Dagster's steps, debug also dbt's lines "
+        "and the traceback of an unexpected error)",
+    )
+
+
 def ensure_dbt_manifest() -> Path:
     """`dbt parse` when the manifest is missing or older than any model, macro, seed or config file."""
     manifest = DBT_PROJECT_DIR / "target" / "manifest.json"
@@ -70,18 +138,24 @@ def ensure_dbt_manifest() -> Path:
     return manifest
 
 
-def cmd_generate(args: argparse.Namespace) -> int:
+def generate_sample(options: SampleOptions) -> int:
     from pipelines.generate import generate_landing
 
-    out = Path(args.out)
+    out = Path(options.out)
     started = time.monotonic()
-    manifest = generate_landing(out, seed=args.seed, scale=args.scale, years=args.years, progress=_say)
-    if args.manifest:
-        Path(args.manifest).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.manifest).write_text(json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8")
+    manifest = generate_landing(out, seed=options.seed, scale=options.scale, years=options.years, progress=_say)
+    if options.manifest:
+        Path(options.manifest).parent.mkdir(parents=True, exist_ok=True)
+        Path(options.manifest).write_text(json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8")
     files = manifest.get("files", {})
     _say(f"wrote {sum(files.values())} files to {out} in {time.monotonic() - started:.1f} s: {files}")
     return EXIT_OK
+
+
+def cmd_generate(args: argparse.Namespace) -> int:
+    return generate_sample(
+        SampleOptions(out=args.out, seed=args.seed, scale=args.scale, years=args.years, manifest=args.manifest)
+    )
 
 
 def _check_pii_key(settings: Settings, demo: bool) -> int | None:
@@ -91,6 +165,12 @@ def _check_pii_key(settings: Settings, demo: bool) -> int | None:
         load_key(demo=demo, demo_key_path=settings.state_dir / "demo_pii.key")
     except PiiKeyMissing as err:
         print(f"innostat: {err}", file=sys.stderr)
+        if (settings.state_dir / "demo_pii.key").exists():
+            print(
+                f"  This warehouse was built by `make demo` with the demo key {settings.state_dir / 'demo_pii.key'}:"
+                " to go on with the demo, add --demo (`innostat run --demo`, or `make run DEMO=1`).",
+                file=sys.stderr,
+            )
         return EXIT_USAGE
     return None
 
@@ -262,8 +342,8 @@ def _build(
     return EXIT_OK
 
 
-def _prepare_run(args: argparse.Namespace, *, ingests: bool = True) -> Settings | int:
-    settings = Settings.resolve(args.landing, getattr(args, "warehouse", None))
+def _prepare_run(options: RunOptions, *, ingests: bool = True) -> Settings | int:
+    settings = Settings.resolve(options.landing, options.warehouse)
     if ingests and not settings.landing.is_dir():
         print(
             f"innostat: the landing zone {settings.landing} does not exist; "
@@ -271,28 +351,42 @@ def _prepare_run(args: argparse.Namespace, *, ingests: bool = True) -> Settings 
             file=sys.stderr,
         )
         return EXIT_USAGE
-    if ingests and (code := _check_pii_key(settings, args.demo)) is not None:
+    if ingests and (code := _check_pii_key(settings, options.demo)) is not None:
         return code
-    export_settings(settings, demo=args.demo)
-    os.environ["INNOSTAT_DBT_FULL_REFRESH"] = "1" if getattr(args, "full_refresh", False) else "0"
+    export_settings(settings, demo=options.demo)
+    os.environ["INNOSTAT_DBT_FULL_REFRESH"] = "1" if options.full_refresh else "0"
     ensure_dbt_manifest()
     return settings
 
 
-def cmd_run(args: argparse.Namespace) -> int:
-    prepared = _prepare_run(args)
+def run_pipeline(options: RunOptions) -> int:
+    """Ingest, build, check and publish: `innostat run`, and the pipeline part of `innostat demo`."""
+    prepared = _prepare_run(options)
     if isinstance(prepared, int):
         return prepared
     settings = prepared
     _say(f"run: landing {settings.landing} → warehouse {settings.warehouse}")
     started = time.monotonic()
-    timings = _Timings(args.timings)
+    timings = _Timings(options.timings)
     # Started before Dagster is imported: it imports Great Expectations on the other core meanwhile.
     with checks_in_own_process():
-        return _run(args, settings, started, timings)
+        return _run(options, settings, started, timings)
 
 
-def _run(args: argparse.Namespace, settings: Settings, started: float, timings: _Timings) -> int:
+def cmd_run(args: argparse.Namespace) -> int:
+    return run_pipeline(
+        RunOptions(
+            landing=args.landing,
+            warehouse=args.warehouse,
+            demo=args.demo,
+            log_level=args.log_level,
+            full_refresh=args.full_refresh,
+            timings=args.timings,
+        )
+    )
+
+
+def _run(args: RunOptions, settings: Settings, started: float, timings: _Timings) -> int:
     import dagster as dg
 
     from pipelines.defs.jobs import INGEST_JOB_NAME
@@ -314,6 +408,8 @@ def _run(args: argparse.Namespace, settings: Settings, started: float, timings: 
             return _report_failure(ingested, started)
         if staged is not None:
             adopt_staged_build(settings, staged, build_run_id)
+        for line in ingest_summary(settings.raw_dir, ingested.run_id):
+            _say(line)
         for warning in _warnings(ingested):
             _say(f"warning: {warning}")
         # Only the months the new files touched are rebuilt; a first build (or --full-refresh) covers all.
@@ -321,6 +417,36 @@ def _run(args: argparse.Namespace, settings: Settings, started: float, timings: 
         window = touched_months(settings.raw_dir, None if full else ingested.run_id)
         timings.phase("plan")
         return _build(settings, window, args.log_level, instance, started, timings, build_run_id, definitions)
+
+
+def ingest_summary(raw_dir: Path, run_id: str) -> list[str]:
+    """One line per raw table that took files in this ingest run: files, rows loaded, rows quarantined, files
+    rejected whole; or one line saying nothing new came."""
+    import duckdb
+
+    ledger = [str(p) for p in (raw_dir / "ingest_ledger").glob("*.parquet")]
+    rows = []
+    if ledger:
+        con = duckdb.connect()
+        try:
+            rows = con.execute(
+                """select split_part(parse_filename(filename, true), '-', 1) as raw_table, count(*),
+                          coalesce(sum(rows_loaded), 0), coalesce(sum(rows_quarantined), 0),
+                          count(*) filter (where status = 'rejected')
+                   from read_parquet(?, filename = true, union_by_name = true)
+                   where run_id = ?
+                   group by all order by raw_table""",
+                [ledger, run_id],
+            ).fetchall()
+        finally:
+            con.close()
+    if not rows:
+        return ["ingested: no new file in the landing zone"]
+    return [
+        f"ingested {table}: {files} file(s), {loaded:,} rows loaded, {quarantined:,} quarantined"
+        + (f", {rejected} file(s) rejected whole (marts.ingest_ledger says why)" if rejected else "")
+        for table, files, loaded, quarantined, rejected in rows
+    ]
 
 
 class _BuildCopy:
@@ -343,22 +469,30 @@ class _BuildCopy:
 
 def cmd_backfill(args: argparse.Namespace) -> int:
     """Rebuild a month range of the monthly facts (and everything downstream), then publish."""
-    for month in (args.start, args.end):
-        if len(month) != 7 or month[4] != "-" or not (month[:4] + month[5:]).isdigit():
-            print(f"innostat: months are YYYY-MM, not {month!r}", file=sys.stderr)
-            return EXIT_USAGE
     if args.start > args.end:
-        print(f"innostat: --from {args.start} is after --to {args.end}", file=sys.stderr)
-        return EXIT_USAGE
-    args.landing, args.demo = None, False  # no ingestion: no personal value is read, no key is needed
-    prepared = _prepare_run(args, ingests=False)
+        raise UsageError(f"--from {args.start} is after --to {args.end}")
+    # no ingestion: no personal value is read, no key is needed
+    options = RunOptions(warehouse=args.warehouse, log_level=args.log_level, timings=args.timings)
+    settings = Settings.resolve(None, options.warehouse)
+    if not settings.warehouse.exists():
+        raise UsageError(f"nothing is published at {settings.warehouse} yet; run `innostat run` first")
+    from pipelines.lib.months import touched_months
+
+    span = touched_months(settings.raw_dir)
+    if span is None or args.end < span[0] or args.start > span[1]:
+        held = f"{span[0]} … {span[1]}" if span else "no monthly rows"
+        raise UsageError(
+            f"no monthly data in {args.start} … {args.end}: the raw layer of {settings.warehouse} holds {held}"
+        )
+    prepared = _prepare_run(options, ingests=False)
     if isinstance(prepared, int):
         return prepared
     import dagster as dg
 
-    timings = _Timings(args.timings)
+    timings = _Timings(options.timings)
+    window = (max(args.start, span[0]), min(args.end, span[1]))
     with checks_in_own_process(), dg.DagsterInstance.ephemeral() as instance:
-        return _build(prepared, (args.start, args.end), args.log_level, instance, time.monotonic(), timings)
+        return _build(prepared, window, options.log_level, instance, time.monotonic(), timings)
 
 
 def cmd_rollback(args: argparse.Namespace) -> int:
@@ -379,18 +513,22 @@ def cmd_demo(args: argparse.Namespace) -> int:
     settings = Settings.resolve(args.landing, args.warehouse)
     if not settings.landing.exists() or not any(settings.landing.iterdir()):
         _say(f"generating sample feeds (scale {args.scale}) into {settings.landing}")
-        generate = argparse.Namespace(
-            out=str(settings.landing), seed=args.seed, scale=args.scale, years=args.years, manifest=None
+        generate_sample(SampleOptions(out=str(settings.landing), seed=args.seed, scale=args.scale, years=args.years))
+    return run_pipeline(
+        RunOptions(
+            landing=str(settings.landing), warehouse=str(settings.warehouse), demo=True, log_level=args.log_level
         )
-        cmd_generate(generate)
-    run = argparse.Namespace(
-        landing=str(settings.landing),
-        warehouse=str(settings.warehouse),
-        demo=True,
-        log_level=args.log_level,
-        full_refresh=False,
     )
-    return cmd_run(run)
+
+
+def cmd_sql(args: argparse.Namespace) -> int:
+    from pipelines.lib import sql_shell
+
+    settings = Settings.resolve(None, args.warehouse)
+    try:
+        return sql_shell.main(settings.warehouse, args.sql, max_rows=args.max_rows)
+    except FileNotFoundError as err:
+        raise UsageError(str(err)) from err
 
 
 def cmd_docs(args: argparse.Namespace) -> int:
@@ -419,7 +557,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_location_flags(run)
     run.add_argument("--demo", action="store_true", help="without INNOSTAT_PII_KEY, use a random local demo key")
-    run.add_argument("--log-level", default="WARNING", help="Dagster log level (default WARNING; INFO shows steps)")
+    _add_log_level(run)
     run.add_argument(
         "--full-refresh", action="store_true", help="rebuild every month and incremental model from the raw layer"
     )
@@ -432,10 +570,12 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="example: innostat backfill --from 2021-01 --to 2021-06",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    backfill.add_argument("--from", dest="start", required=True, help="first month, YYYY-MM (Asia/Shanghai)")
-    backfill.add_argument("--to", dest="end", required=True, help="last month, YYYY-MM")
+    backfill.add_argument(
+        "--from", dest="start", type=_month, required=True, help="first month, YYYY-MM (Asia/Shanghai)"
+    )
+    backfill.add_argument("--to", dest="end", type=_month, required=True, help="last month, YYYY-MM")
     backfill.add_argument("--warehouse", default=None, help="published DuckDB file (default: $INNOSTAT_WAREHOUSE)")
-    backfill.add_argument("--log-level", default="WARNING", help="Dagster log level")
+    _add_log_level(backfill)
     backfill.add_argument("--full-refresh", action="store_true", help=argparse.SUPPRESS)
     backfill.add_argument("--timings", metavar="FILE", help="write the wall seconds of each step as JSON")
     backfill.set_defaults(func=cmd_backfill)
@@ -448,7 +588,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     gen.add_argument("--out", required=True, help="landing zone folder to write")
     gen.add_argument("--seed", type=int, default=20200101, help="random seed; same seed, same files (default 20200101)")
-    gen.add_argument("--scale", type=float, default=1.0, help="volume multiplier; 1.0 = one district's real volume")
+    gen.add_argument("--scale", type=_positive, default=1.0, help="volume multiplier; 1.0 = one district's real volume")
     gen.add_argument("--years", type=_years, default=(2019, 2022), help="year range, e.g. 2019-2022 (default)")
     gen.add_argument("--manifest", help="also write what was planted (expected quarantine counts…) to this JSON file")
     gen.set_defaults(func=cmd_generate)
@@ -460,7 +600,15 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     _add_location_flags(ingest)
-    ingest.add_argument("--table", action="append", help="raw table to ingest (repeatable; default: all)")
+    from pipelines.ingest.registry import RAW_TABLES
+
+    ingest.add_argument(
+        "--table",
+        action="append",
+        choices=list(RAW_TABLES),
+        metavar="TABLE",
+        help=f"raw table to ingest, one of {', '.join(RAW_TABLES)} (repeatable; default: all)",
+    )
     ingest.add_argument("--demo", action="store_true", help="without INNOSTAT_PII_KEY, use a random local demo key")
     ingest.set_defaults(func=cmd_ingest)
 
@@ -473,6 +621,19 @@ def build_parser() -> argparse.ArgumentParser:
     roll.add_argument("--warehouse", default=None, help="published DuckDB file (default: $INNOSTAT_WAREHOUSE)")
     roll.set_defaults(func=cmd_rollback)
 
+    sql = commands.add_parser(
+        "sql",
+        help="a read-only SQL shell over the published warehouse, with the pipeline's own DuckDB",
+        epilog='examples:\n  innostat sql\n  innostat sql -c "select code, name_zh from marts.indicators limit 5"'
+        "\n\nIn the shell: end a statement with ; (it may span lines), .tables lists the tables, .quit or Ctrl-D "
+        "leaves.\nHistory is kept in ~/.innostat_sql_history.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sql.add_argument("--warehouse", default=None, help="published DuckDB file (default: $INNOSTAT_WAREHOUSE)")
+    sql.add_argument("-c", "--command", dest="sql", metavar="SQL", help="run these statements, print, and exit")
+    sql.add_argument("--max-rows", type=int, default=40, help="rows printed per result (default 40)")
+    sql.set_defaults(func=cmd_sql)
+
     demo = commands.add_parser(
         "demo",
         help="generate sample feeds if the landing zone is empty, then run with a local demo key",
@@ -481,9 +642,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_location_flags(demo)
     demo.add_argument("--seed", type=int, default=20200101, help="generator seed")
-    demo.add_argument("--scale", type=float, default=0.05, help="generator volume multiplier (default 0.05)")
+    demo.add_argument("--scale", type=_positive, default=0.05, help="generator volume multiplier (default 0.05)")
     demo.add_argument("--years", type=_years, default=(2019, 2022), help="year range (default 2019-2022)")
-    demo.add_argument("--log-level", default="WARNING", help="Dagster log level")
+    _add_log_level(demo)
     demo.set_defaults(func=cmd_demo)
     docs = commands.add_parser(
         "docs",
@@ -497,8 +658,26 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     apply_offline_defaults()
-    args = build_parser().parse_args(argv)
-    return args.func(args)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except UsageError as err:
+        parser.exit(EXIT_USAGE, f"innostat {args.command}: {err}\n")
+    except KeyboardInterrupt:
+        print(f"innostat {args.command}: interrupted; the published warehouse is left as it was", file=sys.stderr)
+        return 130
+    except Exception as err:  # the last line of defence: a clear message, the traceback on demand
+        if getattr(args, "log_level", "") == "DEBUG":
+            traceback.print_exc()
+        else:
+            print(
+                f"innostat {args.command}: unexpected error: {type(err).__name__}: {err}\n"
+                f"  (rerun with --log-level debug for the traceback, if `innostat {args.command} --help` "
+                "offers it; the published warehouse is left as it was)",
+                file=sys.stderr,
+            )
+        return EXIT_FAILED
 
 
 if __name__ == "__main__":
