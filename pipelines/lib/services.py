@@ -103,15 +103,22 @@ def stop(name: str, grace: float = GRACE_SECONDS) -> bool:
     if not members:
         path.unlink()
         return True
+    known = set(members)  # a process that left the session and lost its parent is still ours to stop
+
+    def alive() -> list[int]:
+        table = _processes()
+        known.update(session_members(session))
+        return sorted(pid for pid in known if pid in table)
+
     _signal_all(members, signal.SIGTERM)
     deadline = time.monotonic() + grace
-    while (members := session_members(session)) and time.monotonic() < deadline:
+    while (members := alive()) and time.monotonic() < deadline:
         time.sleep(0.2)
     if members:
         print(f"[services] {name}: {len(members)} process(es) ignored SIGTERM for {grace:.0f} s; sending SIGKILL")
         _signal_all(members, signal.SIGKILL)
         deadline = time.monotonic() + 10
-        while (members := session_members(session)) and time.monotonic() < deadline:
+        while (members := alive()) and time.monotonic() < deadline:
             time.sleep(0.2)
     if members:
         print(f"[services] {name}: processes {members} are still alive; stop them by hand", file=sys.stderr)
