@@ -58,7 +58,7 @@ def run_statements(
 def _split(text: str) -> Iterable[str]:
     """Statements of `text`, split on the `;` that end them (DuckDB's own parser, so `;` inside quotes stays)."""
     try:
-        return [str(statement) for statement in duckdb.extract_statements(text)]
+        return [statement.query for statement in duckdb.extract_statements(text)]
     except duckdb.Error:
         return [text]  # let DuckDB report the syntax error when it runs it
 
