@@ -181,6 +181,8 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     from pipelines.lib.pseudonymise import Pseudonymiser, load_key
 
     settings = Settings.resolve(args.landing, args.warehouse)
+    if not settings.landing.is_dir():
+        raise UsageError(f"the landing zone {settings.landing} does not exist; pass --landing or set INNOSTAT_LANDING")
     if (code := _check_pii_key(settings, args.demo)) is not None:
         return code
     pseudonymiser = Pseudonymiser(load_key(demo=args.demo, demo_key_path=settings.state_dir / "demo_pii.key"))
