@@ -183,6 +183,11 @@ def load_plan(settings: Settings, plan_id: str) -> set[str] | None:
     return set(json.loads(path.read_text(encoding="utf-8"))["ledger"])
 
 
+def discard_plan(settings: Settings, plan_id: str) -> None:
+    """A published plan is in the published file now (`ops.published_ledger`): its file is not needed again."""
+    (_plans_dir(settings) / f"{plan_id}.json").unlink(missing_ok=True)
+
+
 def record_published_ledger(build_path: Path, hashes: set[str]) -> None:
     """Note in the working build which ledger entries it holds (published with it, or discarded with it)."""
     con = duckdb.connect(str(build_path))

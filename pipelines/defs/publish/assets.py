@@ -4,7 +4,7 @@ import dagster as dg
 
 from pipelines.defs.resources import WarehouseResource
 from pipelines.defs.transform.assets import DBT_ASSETS
-from pipelines.lib.months import PLAN_TAG, load_plan, record_published_ledger
+from pipelines.lib.months import PLAN_TAG, discard_plan, load_plan, record_published_ledger
 from pipelines.lib.quality import publish_blockers
 from pipelines.lib.warehouse import publish
 
@@ -33,6 +33,7 @@ def published_warehouse(
     if (ledger := load_plan(settings, plan_id)) is not None:
         record_published_ledger(settings.build_path, ledger)
     result = publish(settings)
+    discard_plan(settings, plan_id)
     context.log.info(f"published {result.published} ({result.bytes} bytes); previous kept at {result.previous}")
     return dg.MaterializeResult(
         metadata={
