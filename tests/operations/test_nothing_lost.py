@@ -18,9 +18,11 @@ import time
 import warnings
 from pathlib import Path
 
+import dagster as dg
+import duckdb
 import pytest
 
-from pipelines.lib.months import ledger_hashes, plan_build, published_ledger
+from pipelines.lib.months import MONTHLY_TABLES, PLAN_TAG, ledger_hashes, load_plan, plan_build, published_ledger
 from pipelines.lib.settings import PROJECT_ROOT, Settings
 from tests.conftest import TEST_PII_KEY
 from tests.helpers import rows
@@ -154,7 +156,9 @@ def test_nothing_is_lost_after_a_bad_file_a_kill_and_a_full_disk(generated, fres
         code, output = run(tmp_path, landing, warehouse)
         assert code == 1 and "empty" in output, output
         empty.unlink()  # the operator removes it; the landing zone is the generated one again at the end
-        assert plan_build(settings).pending  # ingested, not published: the next build must rebuild them
+        pending = plan_build(settings).pending
+        assert pending  # ingested, not published: the next build must rebuild them
+        _dagster_build_follows(settings, pending)
 
         # 3. the next run is killed at a random point; no dbt survives it
         deliver(batches[2], source, landing)
@@ -171,15 +175,19 @@ def test_nothing_is_lost_after_a_bad_file_a_kill_and_a_full_disk(generated, fres
         deliver(batches[3], source, landing)
         if no_tmpfs is None:
             filler = disk / "filler"
-            _fill(disk, filler, leave_bytes=_build_growth(settings))
+            _fill(disk, filler, leave_bytes=_room_for_staging_only(settings))
             code, output = run(tmp_path, landing, warehouse)
             assert code == 1, output
+            build_phase = output[output.index("[2/2] build") :]  # it failed in dbt, not before
+            assert "No space left on device" in build_phase and "dbt build failed" in build_phase, output
             filler.unlink()
+            assert settings.build_path.exists()  # the failed build, which the next run removes itself
 
         # 5. a good run: it publishes what a fresh full build of the same landing zone publishes
         code, output = run(tmp_path, landing, warehouse)
         assert code == 0, output
         assert not plan_build(settings).pending
+        assert isinstance(_sensor_tick(settings), dg.SkipReason)  # Dagster sees nothing to build either
         got = published_marts(warehouse)
         for table, expected in fresh.items():
             assert got[table] == expected, f"marts.{table} differs from a fresh build"
@@ -192,9 +200,13 @@ def test_nothing_is_lost_after_a_bad_file_a_kill_and_a_full_disk(generated, fres
         warnings.warn(f"the disk-full step did not run: {no_tmpfs}", stacklevel=1)
 
 
-def _build_growth(settings: Settings) -> int:
-    """Free space to leave for a run: enough for ingestion and the start of dbt, not for the build."""
-    return 2 * 1024 * 1024
+def _room_for_staging_only(settings: Settings) -> int:
+    """Free space to leave for a run: enough for ingestion and the copy of the published file the build starts
+    from (none when the spare is there: it is rewritten in place), not for what dbt then writes."""
+    staged = settings.state_dir / "build.staged.duckdb"
+    copy = 0 if settings.spare_path.exists() else settings.warehouse.stat().st_size
+    copy -= staged.stat().st_size if staged.exists() else 0
+    return max(copy, 0) + 1536 * 1024
 
 
 def _fill(disk: Path, filler: Path, leave_bytes: int) -> None:
@@ -206,3 +218,41 @@ def _fill(disk: Path, filler: Path, leave_bytes: int) -> None:
         while remaining > 0:
             written = out.write(chunk[: min(len(chunk), remaining)])
             remaining -= written
+
+
+def _sensor_tick(settings: Settings, instance: dg.DagsterInstance | None = None):
+    from pipelines.definitions import defs
+    from pipelines.defs.operations.automation import build_after_ingest
+    from pipelines.defs.resources import WarehouseResource
+
+    resource = WarehouseResource(landing=str(settings.landing), warehouse=str(settings.warehouse))
+    if instance is None:
+        with dg.DagsterInstance.ephemeral() as ephemeral:
+            return _sensor_tick(settings, ephemeral)
+    context = dg.build_sensor_context(instance=instance, resources={"warehouse": resource}, definitions=defs())
+    return build_after_ingest(context)
+
+
+def _dagster_build_follows(settings: Settings, pending: frozenset[str]) -> None:
+    """The Dagster path plans from the same state: after a failed run (no successful ingest to follow), the
+    build sensor asks for every month of the files the published warehouse lacks, and records the plan the
+    publish step will write; while an ingest run is under way it waits."""
+    request = _sensor_tick(settings)
+    assert isinstance(request, dg.RunRequest), request
+    con = duckdb.connect()
+    months = set()
+    for table, column in MONTHLY_TABLES.items():
+        for digest in pending:
+            path = settings.raw_dir / table / f"{digest}.parquet"
+            if path.exists():
+                sql = f"select distinct strftime({column}, '%Y-%m') from '{path}'"
+                months |= {month for (month,) in con.execute(sql).fetchall() if month}
+    con.close()
+    first, last = request.tags["dagster/asset_partition_range_start"], request.tags["dagster/asset_partition_range_end"]
+    assert months and first <= min(months) and max(months) <= last
+    assert load_plan(settings, request.tags[PLAN_TAG]) == ledger_hashes(settings.raw_dir)
+    with dg.DagsterInstance.ephemeral() as instance:
+        from dagster._core.storage.dagster_run import DagsterRun
+
+        instance.add_run(DagsterRun(job_name="ingest", run_id="0" * 36, status=dg.DagsterRunStatus.STARTED))
+        assert isinstance(_sensor_tick(settings, instance), dg.SkipReason)
