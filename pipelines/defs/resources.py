@@ -45,14 +45,16 @@ def run_lock(context: dg.InitResourceContext):
     `innostat run`, fails at its start with a message naming the holder. Taking the lock first removes what a
     failed run left half-built. Inside `innostat run`, which holds the lock already, it only counts."""
     settings = context.resources.warehouse.settings
-    run = context.dagster_run
+    run = context.run
     command = f"dagster run {run.run_id} ({run.job_name})" if run else "dagster"
 
     def taken_over(left: dict) -> None:
         context.log.warning(f"the previous run ({describe(left)}) ended without releasing the lock; taking over")
 
+    # Steps run in the run's one process (the jobs' in_process_executor), so this is once per run; a multiprocess
+    # run (assets materialised from the UI) takes it per step and keeps its own build (`keep_run`).
     with warehouse_lock(settings, command, on_takeover=taken_over) as held:
-        if held.depth == 1 and (removed := clean_failed_build(settings)):
+        if held.depth == 1 and (removed := clean_failed_build(settings, keep_run=run.run_id if run else None)):
             context.log.info(f"removed what a failed run left: {', '.join(removed)}")
         yield held
 

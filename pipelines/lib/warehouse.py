@@ -183,11 +183,15 @@ def _checkpoint(path: Path) -> None:
 BUILD_LEFTOVERS = ("build.duckdb", "build.duckdb.wal", "build.run_id", ".previous.duckdb.tmp", ".rollback.duckdb.tmp")
 
 
-def clean_failed_build(settings: Settings) -> list[str]:
+def clean_failed_build(settings: Settings, keep_run: str | None = None) -> list[str]:
     """Remove what an earlier run that did not publish left behind (its working build, DuckDB's spill folder,
     temporary publish links); returns their names. Called by a run holding the warehouse's run lock, before it
     starts: a disk that filled during dbt is then freed by the next run, not by hand. The staged copy and the
-    spare stay: they are the next copy's head start, and never a published file that someone reads."""
+    spare stay: they are the next copy's head start, and never a published file that someone reads. The build
+    of `keep_run` stays (a Dagster run whose steps each take the lock in a process of their own)."""
+    marker = _build_marker(settings)
+    if keep_run is not None and marker.exists() and marker.read_text(encoding="utf-8") == keep_run:
+        return []
     removed = []
     for name in BUILD_LEFTOVERS:
         path = settings.state_dir / name

@@ -258,3 +258,14 @@ def test_clean_failed_build_frees_what_a_failed_run_left(settings):
     assert "build.duckdb" in removed and "build.duckdb.tmp" in removed
     assert not settings.build_path.exists() and not spill.exists()
     assert _value(settings.warehouse) == 1 and clean_failed_build(settings) == []
+
+
+def test_clean_failed_build_keeps_the_build_of_the_run_that_asks(settings):
+    from pipelines.lib.warehouse import ensure_build_prepared
+
+    _write_build(settings, 1)
+    publish(settings)
+    ensure_build_prepared(settings, "run-7")  # a step of run-7 prepared it; the next step takes the lock again
+    assert clean_failed_build(settings, keep_run="run-7") == []
+    assert settings.build_path.exists()
+    assert "build.duckdb" in clean_failed_build(settings, keep_run="run-8")

@@ -102,3 +102,31 @@ def test_a_run_killed_during_dbt_leaves_no_dbt_and_the_next_run_takes_over(gener
     assert code == 0, output
     assert f"pid {first.pid}" in output and "taking it over" in output
     assert "removed what a failed run left: build.duckdb" in output
+
+
+def test_a_dagster_build_run_is_refused_while_another_run_holds_the_warehouse(settings):
+    import dagster as dg
+
+    from pipelines.defs.publish.assets import published_warehouse
+    from pipelines.defs.resources import WarehouseResource, run_lock
+
+    other = _hold_in_other_process(settings)
+    resource = WarehouseResource(landing=str(settings.landing), warehouse=str(settings.warehouse))
+    try:
+        with dg.DagsterInstance.ephemeral() as instance:
+            result = dg.materialize(
+                [published_warehouse],
+                resources={"warehouse": resource, "run_lock": run_lock},
+                instance=instance,
+                raise_on_error=False,
+            )
+    finally:
+        other.kill()
+        other.wait()
+    assert not result.success
+    errors = " ".join(
+        str(event.event_specific_data.error)
+        for event in result.all_events
+        if event.event_type_value.endswith("FAILURE") and getattr(event.event_specific_data, "error", None)
+    )
+    assert f"pid {other.pid}" in errors and "is busy" in errors, errors
