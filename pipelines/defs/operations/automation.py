@@ -14,7 +14,7 @@ import dagster as dg
 from pipelines.defs.jobs import BUILD_JOB_NAME, INGEST_JOB_NAME, build_and_publish, build_selection
 from pipelines.defs.resources import WarehouseResource
 from pipelines.lib.build_inputs import base_is_current
-from pipelines.lib.months import PLAN_TAG, clamp, current_month, plan_build, record_plan
+from pipelines.lib.months import PLAN_TAG, clamp, current_month, load_plan, plan_build, record_plan
 from pipelines.lib.timeparse import SHANGHAI
 
 RANGE_START, RANGE_END = "dagster/asset_partition_range_start", "dagster/asset_partition_range_end"
@@ -62,7 +62,8 @@ def build_after_ingest(context: dg.SensorEvaluationContext, warehouse: Warehouse
     if not plan.pending and settings.warehouse.exists():
         return dg.SkipReason("the published warehouse lacks no ledger entry")
     run_key = f"build-{plan.key}-{nightly_day()}"
-    record_plan(settings, plan, run_key)
+    if load_plan(settings, run_key) is None:  # the same key always plans the same entries: written once
+        record_plan(settings, plan, run_key)
     selection = build_selection(keep_base=base_is_current(settings)).resolve(context.repository_def.asset_graph)
     return dg.RunRequest(
         run_key=run_key,
