@@ -21,6 +21,7 @@ from pipelines.lib.settings import DBT_PROJECT_DIR, Settings
 from pipelines.lib.warehouse import adopt_staged_build, stage_build_copy
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+EXIT_BUSY = 3  # another run holds the warehouse (lib/run_lock.py)
 LOG_LEVELS = ("debug", "info", "warning", "error")
 
 
@@ -371,6 +372,10 @@ def run_pipeline(options: RunOptions) -> int:
     started = time.monotonic()
     timings = _Timings(options.timings)
     # Started before Dagster is imported: it imports Great Expectations on the other core meanwhile.
+    return _exclusive(settings, "run", lambda: _checked_run(options, settings, started, timings))
+
+
+def _checked_run(options: RunOptions, settings: Settings, started: float, timings: _Timings) -> int:
     with checks_in_own_process():
         return _run(options, settings, started, timings)
 
@@ -388,11 +393,30 @@ def cmd_run(args: argparse.Namespace) -> int:
     )
 
 
+def _exclusive(settings: Settings, command: str, body, clean: bool = True) -> int:
+    """`body()` holding the warehouse's run lock (lib/run_lock.py); EXIT_BUSY, naming the holder, when another
+    run holds it. A run first removes what a failed run left half-built (a full disk frees itself)."""
+    from pipelines.lib.run_lock import WarehouseBusy, describe, warehouse_lock
+    from pipelines.lib.warehouse import clean_failed_build
+
+    def taken_over(left: dict) -> None:
+        _say(f"the previous run ({describe(left)}) ended without releasing the warehouse; taking it over")
+
+    try:
+        with warehouse_lock(settings, f"innostat {command}", on_takeover=taken_over):
+            if clean and (removed := clean_failed_build(settings)):
+                _say(f"removed what a failed run left: {', '.join(removed)}")
+            return body()
+    except WarehouseBusy as err:
+        print(f"innostat: {err}", file=sys.stderr)
+        return EXIT_BUSY
+
+
 def _run(args: RunOptions, settings: Settings, started: float, timings: _Timings) -> int:
     import dagster as dg
 
     from pipelines.defs.jobs import INGEST_JOB_NAME
-    from pipelines.lib.months import touched_months
+    from pipelines.lib.months import pending_window
 
     timings.phase("start")
     build_run_id = str(uuid.uuid4())
@@ -414,9 +438,9 @@ def _run(args: RunOptions, settings: Settings, started: float, timings: _Timings
             _say(line)
         for warning in _warnings(ingested):
             _say(f"warning: {warning}")
-        # Only the months the new files touched are rebuilt; a first build (or --full-refresh) covers all.
-        full = args.full_refresh or not settings.warehouse.exists()
-        window = touched_months(settings.raw_dir, None if full else ingested.run_id)
+        # The months the published warehouse lacks (this run's files, and any an earlier run ingested but did not
+        # publish); a first build (or --full-refresh) covers all. The plan is recorded for the publish step.
+        window = pending_window(settings, build_run_id, full=args.full_refresh)
         timings.phase("plan")
         return _build(settings, window, args.log_level, instance, started, timings, build_run_id, definitions)
 
@@ -493,21 +517,29 @@ def cmd_backfill(args: argparse.Namespace) -> int:
 
     timings = _Timings(options.timings)
     window = (max(args.start, span[0]), min(args.end, span[1]))
-    with checks_in_own_process(), dg.DagsterInstance.ephemeral() as instance:
-        return _build(prepared, window, options.log_level, instance, time.monotonic(), timings)
+
+    def backfill() -> int:
+        with checks_in_own_process(), dg.DagsterInstance.ephemeral() as instance:
+            return _build(prepared, window, options.log_level, instance, time.monotonic(), timings)
+
+    return _exclusive(prepared, "backfill", backfill)
 
 
 def cmd_rollback(args: argparse.Namespace) -> int:
     from pipelines.lib.warehouse import PublishError, rollback
 
     settings = Settings.resolve(None, args.warehouse)
-    try:
-        path = rollback(settings)
-    except PublishError as err:
-        print(f"innostat: {err}", file=sys.stderr)
-        return EXIT_FAILED
-    _say(f"rolled back: {path} is the previous publish again (run rollback again to undo)")
-    return EXIT_OK
+
+    def swap() -> int:
+        try:
+            path = rollback(settings)
+        except PublishError as err:
+            print(f"innostat: {err}", file=sys.stderr)
+            return EXIT_FAILED
+        _say(f"rolled back: {path} is the previous publish again (run rollback again to undo)")
+        return EXIT_OK
+
+    return _exclusive(settings, "rollback", swap, clean=False)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -554,7 +586,8 @@ def build_parser() -> argparse.ArgumentParser:
         "run",
         help="ingest the landing zone, build and check the warehouse, publish it (one process, no server)",
         epilog="example: INNOSTAT_PII_KEY=... innostat run --landing data/landing --warehouse warehouse/innostat.duckdb"
-        "\nexit codes: 0 published; 1 a step or blocking check failed (published file unchanged); 2 usage",
+        "\nexit codes: 0 published; 1 a step or blocking check failed (published file unchanged); 2 usage;"
+        "\n  3 busy: another run (named in the message) holds the warehouse; nothing was changed",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     _add_location_flags(run)

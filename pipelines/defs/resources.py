@@ -1,6 +1,7 @@
 """Resources shared by every domain: where the landing zone and warehouse are, and the dbt CLI."""
 
 import os
+import subprocess
 import sys
 from collections.abc import Sequence
 from functools import cached_property
@@ -9,12 +10,15 @@ from pathlib import Path
 
 import dagster as dg
 from dagster_dbt import DbtCliResource
+from dagster_dbt.core import dbt_cli_invocation
 from packaging import version
 
 from pipelines.defs.transform.dbt_project import dbt_project
 from pipelines.lib.environment import export_settings
 from pipelines.lib.pseudonymise import Pseudonymiser, load_key
+from pipelines.lib.run_lock import describe, die_with_parent, warehouse_lock
 from pipelines.lib.settings import Settings
+from pipelines.lib.warehouse import clean_failed_build
 
 
 class WarehouseResource(dg.ConfigurableResource):
@@ -33,6 +37,26 @@ class WarehouseResource(dg.ConfigurableResource):
 
     def export_env(self) -> None:
         export_settings(self.settings)
+
+
+@dg.resource(required_resource_keys={"warehouse"})
+def run_lock(context: dg.InitResourceContext):
+    """The warehouse's run lock (lib/run_lock.py), held for the whole of a build run: a second run, Dagster's or
+    `innostat run`, fails at its start with a message naming the holder. Taking the lock first removes what a
+    failed run left half-built. Inside `innostat run`, which holds the lock already, it only counts."""
+    settings = context.resources.warehouse.settings
+    run = context.run
+    command = f"dagster run {run.run_id} ({run.job_name})" if run else "dagster"
+
+    def taken_over(left: dict) -> None:
+        context.log.warning(f"the previous run ({describe(left)}) ended without releasing the lock; taking over")
+
+    # Steps run in the run's one process (the jobs' in_process_executor), so this is once per run; a multiprocess
+    # run (assets materialised from the UI) takes it per step and keeps its own build (`keep_run`).
+    with warehouse_lock(settings, command, on_takeover=taken_over) as held:
+        if held.depth == 1 and (removed := clean_failed_build(settings, keep_run=run.run_id if run else None)):
+            context.log.info(f"removed what a failed run left: {', '.join(removed)}")
+        yield held
 
 
 class LocalDbtCliResource(DbtCliResource):
@@ -56,6 +80,23 @@ class LocalDbtCliResource(DbtCliResource):
         return None
 
 
+class _SubprocessDyingWithParent:
+    """The `subprocess` module as dagster-dbt's invocation module sees it: every dbt process it starts gets
+    SIGKILL when the process that started it dies (lib/run_lock.die_with_parent). A killed `innostat run` or
+    Dagster run worker then leaves no dbt writing a build file that the next run is about to remove or replace."""
+
+    def __getattr__(self, name: str):
+        return getattr(subprocess, name)
+
+    @staticmethod
+    def Popen(*args, **kwargs):  # the name dagster-dbt calls
+        kwargs.setdefault("preexec_fn", die_with_parent())
+        return subprocess.Popen(*args, **kwargs)
+
+
+dbt_cli_invocation.subprocess = _SubprocessDyingWithParent()
+
+
 def default_resources() -> dict:
     settings = Settings.resolve()
     return {
@@ -70,4 +111,5 @@ def default_resources() -> dict:
             profiles_dir=str(dbt_project.project_dir),
             dbt_executable=str(Path(sys.executable).parent / "dbt"),
         ),
+        "run_lock": run_lock,
     }

@@ -12,7 +12,9 @@ published with the tables it describes, or not at all):
 - the versions of dbt, dbt-duckdb, DuckDB and GX.
 
 A first build, `--full-refresh`, another dbt target than DuckDB, or a published file without a fingerprint
-always build it.
+always build it. The comparison is always with the *published* file: a file ingested by a run that failed,
+was killed or ran out of disk (its build may have recorded the new fingerprint, but was never published)
+still makes the next run rebuild `dbt_base` (issue 28; tests/lib/test_build_inputs.py).
 """
 
 from __future__ import annotations

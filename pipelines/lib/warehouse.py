@@ -8,10 +8,20 @@ Each run starts its working file as a copy of the published one. At city size th
 took a third of a daily run on a disk that writes 150 MB/s. The file `previous.duckdb` replaces is therefore kept
 as `spare.duckdb`, and the next run's copy starts from it and rewrites only the blocks that differ (a day's run
 changes about 5 % of them). The spare is only a head start: deleting it costs the next run a full copy.
+
+Readers are never harmed. The spare was published once, and a reader that opened the warehouse then may still
+hold it open (a statistician's session across two publishes). Such a file is never written: every DuckDB
+connection holds a lock on its file, so the spare is reused only while no process has it open (probed with an
+exclusive lock that is kept while it is rewritten); otherwise its name is dropped (the reader keeps its file)
+and the copy is written to a new file. The publish renames keep a rollback target at every step, and what a
+failed or killed run left half-built is removed by the next run (`clean_failed_build`).
 """
 
 from __future__ import annotations
 
+import contextlib
+import errno
+import fcntl
 import os
 import shutil
 from dataclasses import dataclass
@@ -76,19 +86,40 @@ def copy_changed_blocks(source: Path, target: Path, block_bytes: int = COPY_BLOC
     return written
 
 
+@contextlib.contextmanager
+def _unused(path: Path):
+    """Yield True, holding an exclusive lock on `path`, when no process has it open through DuckDB (every DuckDB
+    connection, read-only ones too, holds a lock on its file); yield False when one does."""
+    fd = os.open(path, os.O_RDWR)
+    try:
+        try:
+            fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as err:
+            if err.errno not in (errno.EAGAIN, errno.EACCES):
+                raise
+            yield False
+            return
+        yield True
+    finally:
+        os.close(fd)  # releases the lock
+
+
 def copy_published(settings: Settings, destination: Path) -> Path:
     """Make `destination` a copy of the published file, starting from the spare (or a leftover `destination`)
-    when there is one; a file that shares its inode with another name is never written in place."""
+    when there is one; a file that shares its inode with another name, or that a reader still has open, is never
+    written in place."""
     _remove(_wal(destination))
     spare = settings.spare_path
     if spare.exists():
         _remove(destination)
         os.replace(spare, destination)
     if destination.exists() and destination.stat().st_nlink == 1:
-        copy_changed_blocks(settings.warehouse, destination)
-    else:
-        _remove(destination)
-        shutil.copy2(settings.warehouse, destination)
+        with _unused(destination) as unused:
+            if unused:
+                copy_changed_blocks(settings.warehouse, destination)
+                return destination
+    _remove(destination)  # a reader that holds it keeps its file; the name gets a new one
+    shutil.copy2(settings.warehouse, destination)
     return destination
 
 
@@ -149,17 +180,45 @@ def _checkpoint(path: Path) -> None:
         raise PublishError(f"{_wal(path)} survived a checkpoint; another process still has the build open")
 
 
+BUILD_LEFTOVERS = ("build.duckdb", "build.duckdb.wal", "build.run_id", ".previous.duckdb.tmp", ".rollback.duckdb.tmp")
+
+
+def clean_failed_build(settings: Settings, keep_run: str | None = None) -> list[str]:
+    """Remove what an earlier run that did not publish left behind (its working build, DuckDB's spill folder,
+    temporary publish links); returns their names. Called by a run holding the warehouse's run lock, before it
+    starts: a disk that filled during dbt is then freed by the next run, not by hand. The staged copy and the
+    spare stay: they are the next copy's head start, and never a published file that someone reads. The build
+    of `keep_run` stays (a Dagster run whose steps each take the lock in a process of their own)."""
+    marker = _build_marker(settings)
+    if keep_run is not None and marker.exists() and marker.read_text(encoding="utf-8") == keep_run:
+        return []
+    removed = []
+    for name in BUILD_LEFTOVERS:
+        path = settings.state_dir / name
+        if path.exists():
+            _remove(path)
+            removed.append(name)
+    spill = settings.state_dir / "build.duckdb.tmp"  # DuckDB's temp_directory beside the build file
+    if spill.is_dir():
+        shutil.rmtree(spill, ignore_errors=True)
+        removed.append(spill.name)
+    return removed
+
+
 def _keep_previous(settings: Settings) -> Path | None:
+    """Make the published file the rollback target and the old target the spare, so that a kill between any two
+    renames leaves `previous.duckdb` in place (only the spare may be missing, which costs a full copy)."""
     if not settings.warehouse.exists():
         return None
-    tmp = settings.previous_path.with_name(".previous.duckdb.tmp")
+    tmp = settings.state_dir / ".previous.duckdb.tmp"
     _remove(tmp)
+    _remove(settings.spare_path)  # a reader that holds the old spare keeps its file
+    if settings.previous_path.exists():
+        os.link(settings.previous_path, settings.spare_path)  # the next run's copy starts from it
     try:
         os.link(settings.warehouse, tmp)  # same inode: costs nothing, survives the replace below
     except OSError:
         shutil.copy2(settings.warehouse, tmp)
-    if settings.previous_path.exists():
-        os.replace(settings.previous_path, settings.spare_path)  # the next run's copy starts from it
     os.replace(tmp, settings.previous_path)
     return settings.previous_path
 
@@ -180,8 +239,18 @@ def publish(settings: Settings) -> PublishResult:
 
 
 def rollback(settings: Settings) -> Path:
-    """Swap the published file with the one it replaced; running it twice restores the newer one."""
+    """Swap the published file with the one it replaced; running it twice restores the newer one.
+
+    A publish killed between its renames can leave `previous.duckdb` as the published file itself; the one
+    before it is then the spare, and that is what a rollback puts back."""
     previous = settings.previous_path
+    if (
+        previous.exists()
+        and settings.warehouse.exists()
+        and os.path.samefile(previous, settings.warehouse)
+        and settings.spare_path.exists()
+    ):
+        os.replace(settings.spare_path, previous)
     if not previous.exists():
         raise PublishError(f"no previous publish to roll back to ({previous} does not exist)")
     tmp = settings.state_dir / ".rollback.duckdb.tmp"

@@ -94,3 +94,22 @@ def test_base_is_current_only_with_the_same_published_fingerprint(settings, code
 
     _raw_file(settings, "statistics", "revision.parquet")
     assert not base_is_current(settings)
+
+
+def test_a_file_whose_build_was_never_published_is_still_rebuilt(settings, code, monkeypatch):
+    """Issue 28: a statistics file ingested by a run that then failed (its build recorded the new fingerprint,
+    but was never published) must not let the next run keep the published statistics tables."""
+    import duckdb
+
+    monkeypatch.delenv("INNOSTAT_DBT_FULL_REFRESH", raising=False)
+    monkeypatch.delenv("INNOSTAT_DBT_TARGET", raising=False)
+    settings.warehouse.parent.mkdir(parents=True)
+    duckdb.connect(str(settings.warehouse)).close()
+    record_fingerprint(settings.warehouse, BASE_GROUP, base_fingerprint(settings), "run-1")
+    assert base_is_current(settings)
+
+    _raw_file(settings, "statistics", "ingested-by-a-failed-run.parquet")
+    settings.state_dir.mkdir(parents=True, exist_ok=True)
+    duckdb.connect(str(settings.build_path)).close()
+    record_fingerprint(settings.build_path, BASE_GROUP, base_fingerprint(settings), "run-2")  # built, not published
+    assert not base_is_current(settings)  # the published file lacks it: the next run rebuilds dbt_base

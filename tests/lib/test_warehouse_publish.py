@@ -1,12 +1,20 @@
 """Write-audit-publish: atomic replace, stale WAL removal, rollback, and a failed build changes nothing."""
 
 import hashlib
+import json
 import os
 
 import duckdb
 import pytest
 
-from pipelines.lib.warehouse import PublishError, copy_changed_blocks, prepare_build, publish, rollback
+from pipelines.lib.warehouse import (
+    PublishError,
+    clean_failed_build,
+    copy_changed_blocks,
+    prepare_build,
+    publish,
+    rollback,
+)
 
 
 def _write_build(settings, value: int) -> None:
@@ -150,3 +158,114 @@ def test_a_spare_that_shares_its_inode_with_another_file_is_never_written_in_pla
 
     assert _sha(build) == _sha(settings.warehouse)
     assert _sha(settings.previous_path) == previous and _value(settings.previous_path) == 1
+
+
+_READER = """
+import json, sys, duckdb
+con = duckdb.connect(sys.argv[1], read_only=True)
+query = "select count(*), sum(x), sum(hash(x)) from t"
+first = con.execute(query).fetchone()
+print("open", flush=True)
+sys.stdin.readline()  # held open until the test has published twice and started the next build
+print(json.dumps([first, con.execute(query).fetchone()]), flush=True)
+"""
+
+
+def _write_doubles(settings, seed: int) -> None:
+    """A build whose table is stored with ALP compression (doubles), the segment type a rewrite corrupted."""
+    prepare_build(settings)
+    con = duckdb.connect(str(settings.build_path))
+    con.execute("create or replace table t as select (i * ? + 0.125)::double as x from range(300000) r(i)", [seed])
+    con.close()
+
+
+def test_a_reader_holding_an_old_publish_open_is_never_written_under(settings):
+    """Issue 28: a read-only reader that kept its connection across two publishes read "Corrupted ALP segment",
+    and the third run failed on its lock, because the spare it held was rewritten in place."""
+    import subprocess
+    import sys
+
+    _write_doubles(settings, 1)
+    publish(settings)
+    reader = subprocess.Popen(
+        [sys.executable, "-c", _READER, str(settings.warehouse)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert reader.stdout.readline().strip() == "open"
+        for seed in (2, 3):  # two publishes: the reader's file becomes previous, then the spare
+            _write_doubles(settings, seed)
+            publish(settings)
+        _write_doubles(settings, 4)  # the third run starts from the spare the reader still holds, and publishes
+        publish(settings)
+        reader.stdin.write("\n")
+        reader.stdin.flush()
+        before, after = json.loads(reader.stdout.readline())
+    finally:
+        reader.kill()
+    assert after == before  # the reader still reads the file it opened, whole
+    con = duckdb.connect(str(settings.warehouse), read_only=True)
+    (total,) = con.execute("select sum(x) from t").fetchone()
+    con.close()
+    assert total == pytest.approx(sum(i * 4 + 0.125 for i in range(300000)))
+
+
+def _killed_after(real, calls: dict, renames: int):
+    """`real` (os.replace or os.link), as if the process were killed once `renames` of them were done."""
+
+    def call(*args):
+        calls["n"] += 1
+        if calls["n"] > renames:
+            raise KeyboardInterrupt("killed")
+        return real(*args)
+
+    return call
+
+
+def test_a_kill_between_the_publish_renames_leaves_a_rollback_target(settings, monkeypatch):
+    """Every rename of a publish is interrupted in turn: `previous.duckdb` (or, when the kill came after it
+    became the published file, the spare) is always there for `rollback`, and it holds the publish before."""
+    for value in (1, 2):
+        _write_build(settings, value)
+        publish(settings)
+    real_replace, real_link = os.replace, os.link
+    for interrupted in range(4):
+        _write_build(settings, 3)
+        calls = {"n": 0}
+        monkeypatch.setattr(os, "replace", _killed_after(real_replace, calls, interrupted))
+        monkeypatch.setattr(os, "link", _killed_after(real_link, calls, interrupted))
+        with pytest.raises(KeyboardInterrupt):
+            publish(settings)
+        monkeypatch.setattr(os, "replace", real_replace)
+        monkeypatch.setattr(os, "link", real_link)
+        assert _value(settings.warehouse) == 2  # nothing was published
+        rollback(settings)
+        assert _value(settings.warehouse) == 1, f"kill after {interrupted} renames"
+        rollback(settings)  # and back
+        assert _value(settings.warehouse) == 2
+
+
+def test_clean_failed_build_frees_what_a_failed_run_left(settings):
+    _write_build(settings, 1)
+    publish(settings)
+    _write_build(settings, 2)  # a run that failed (its checks, or the disk filled during dbt)
+    spill = settings.state_dir / "build.duckdb.tmp"
+    spill.mkdir()
+    (spill / "duckdb_temp_storage-0.tmp").write_bytes(b"x" * 1000)
+    removed = clean_failed_build(settings)
+    assert "build.duckdb" in removed and "build.duckdb.tmp" in removed
+    assert not settings.build_path.exists() and not spill.exists()
+    assert _value(settings.warehouse) == 1 and clean_failed_build(settings) == []
+
+
+def test_clean_failed_build_keeps_the_build_of_the_run_that_asks(settings):
+    from pipelines.lib.warehouse import ensure_build_prepared
+
+    _write_build(settings, 1)
+    publish(settings)
+    ensure_build_prepared(settings, "run-7")  # a step of run-7 prepared it; the next step takes the lock again
+    assert clean_failed_build(settings, keep_run="run-7") == []
+    assert settings.build_path.exists()
+    assert "build.duckdb" in clean_failed_build(settings, keep_run="run-8")

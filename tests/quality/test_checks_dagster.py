@@ -15,7 +15,7 @@ import pytest
 from pipelines.cli import _failure_messages
 from pipelines.defs.publish.assets import published_warehouse
 from pipelines.defs.quality.checks import MARTS, mart_quality_checks
-from pipelines.defs.resources import WarehouseResource
+from pipelines.defs.resources import WarehouseResource, run_lock
 from pipelines.lib.warehouse import prepare_build
 from tests.quality.conftest import clone, rows, sha256
 
@@ -33,7 +33,7 @@ def _materialize(settings, assets=None) -> dg.ExecuteInProcessResult:
     resource = WarehouseResource(landing=str(settings.landing), warehouse=str(settings.warehouse))
     return dg.materialize(
         assets or [built_marts, *mart_quality_checks, published_warehouse],
-        resources={"warehouse": resource},
+        resources={"warehouse": resource, "run_lock": run_lock},
         instance=dg.DagsterInstance.ephemeral(),
         raise_on_error=False,
     )

@@ -4,6 +4,7 @@ import dagster as dg
 
 from pipelines.defs.resources import WarehouseResource
 from pipelines.defs.transform.assets import DBT_ASSETS
+from pipelines.lib.months import PLAN_TAG, discard_plan, load_plan, record_published_ledger
 from pipelines.lib.quality import publish_blockers
 from pipelines.lib.warehouse import publish
 
@@ -16,19 +17,29 @@ from pipelines.lib.warehouse import publish
     deps=[key for assets in DBT_ASSETS for key in assets.keys],
     description="The published DuckDB file that Superset and statisticians read (read-only).",
 )
-def published_warehouse(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
+def published_warehouse(
+    context: dg.AssetExecutionContext, warehouse: WarehouseResource, run_lock: dg.ResourceParam[object]
+) -> dg.MaterializeResult:
     # Blocking checks already keep this step from running after a failure; this guard also refuses a failed
     # build that someone publishes on its own (e.g. materialising only this asset in the Dagster UI).
-    if blockers := publish_blockers(warehouse.settings, context.run.run_id):
+    settings = warehouse.settings
+    if blockers := publish_blockers(settings, context.run.run_id):
         raise dg.Failure(
             description="refusing to publish a build that failed its quality checks: " + "; ".join(blockers)
         )
-    result = publish(warehouse.settings)
+    # Which ledger entries this build holds (lib/months.py): the next run rebuilds whatever it lacks. A build
+    # with no plan (a backfill, a step run by hand) keeps the record of the file it was copied from.
+    plan_id = context.run.tags.get(PLAN_TAG, context.run.run_id)
+    if (ledger := load_plan(settings, plan_id)) is not None:
+        record_published_ledger(settings.build_path, ledger)
+    result = publish(settings)
+    discard_plan(settings, plan_id)
     context.log.info(f"published {result.published} ({result.bytes} bytes); previous kept at {result.previous}")
     return dg.MaterializeResult(
         metadata={
             "path": dg.MetadataValue.path(str(result.published)),
             "bytes": result.bytes,
             "previous": str(result.previous) if result.previous else "none",
+            "ledger_entries": len(ledger) if ledger is not None else "kept",
         }
     )
