@@ -1,7 +1,8 @@
 """`innostat sql`: a read-only SQL shell over the published warehouse, with the pipeline's own DuckDB.
 
-The DuckDB shell on the package index (1.5) cannot open a file written by DuckDB 2.0, and no terminal SQL
-client on the index pins DuckDB 2.0; so statisticians get this small one: readline history and editing,
+The DuckDB shell on the package index (1.5) cannot open a file written by DuckDB 2.0. Harlequin 2.17 (a
+maintained terminal SQL IDE) accepts DuckDB 2.0, but its exact pins would move the pipeline's environment
+(sqlfluff 4.4 → 3.4, click), so statisticians get this small shell instead: readline history and editing,
 statements that span lines until `;`, results printed as boxed tables, and `.tables` / `.help` / `.quit`.
 The connection is read-only: a publish replaces the file by rename, so the shell keeps reading the release it
 opened until it is restarted.
