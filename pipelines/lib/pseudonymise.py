@@ -90,6 +90,15 @@ def _holds_ingested_data(state_dir: Path) -> bool:
     return ledger.is_dir() and any(ledger.glob("*.parquet"))
 
 
+def holds_demo_data(state_dir: Path) -> bool:
+    """Whether the warehouse's data were pseudonymised with its local demo key: sample data from a demo run."""
+    demo_key, recorded = state_dir / DEMO_KEY_FILE, state_dir / FINGERPRINT_FILE
+    if not (demo_key.exists() and recorded.exists()):
+        return False
+    key = demo_key.read_text(encoding="utf-8").strip().encode("utf-8")
+    return fingerprint_matches(key, recorded.read_text(encoding="utf-8"))
+
+
 def warehouse_key(state_dir: Path, *, demo: bool, record: bool = True) -> bytes:
     """The key to ingest into the warehouse whose state folder is `state_dir` (`load_key`), checked against the
     fingerprint recorded there; the first ingestion records it (`record`). Raises PiiKeyMissing without a key

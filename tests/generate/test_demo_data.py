@@ -86,3 +86,14 @@ def test_the_warehouse_says_it_holds_sample_data(demo):
     assert info[0] is True
     assert str(info[1]) == "2022-12-31"
     assert info[2] is not None
+
+
+def test_a_backfill_of_the_demo_keeps_it_marked_and_a_run_without_key_is_refused(demo, monkeypatch, capsys):
+    settings, _ = demo
+    monkeypatch.delenv("INNOSTAT_PII_KEY", raising=False)
+    location = ["--warehouse", str(settings.warehouse)]
+    assert main(["run", "--landing", str(settings.landing), *location]) == 2  # no demo key outside a demo
+    assert "INNOSTAT_PII_KEY is not set" in capsys.readouterr().err
+    assert main(["backfill", "--from", "2022-12", "--to", "2022-12", *location]) == 0
+    (info,) = rows(settings.warehouse, "select is_sample_data from marts.warehouse_info")
+    assert info == (True,)

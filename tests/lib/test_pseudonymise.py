@@ -1,6 +1,7 @@
 import hashlib
 import hmac
 import json
+import os
 import re
 
 import pytest
@@ -13,6 +14,7 @@ from pipelines.lib.pseudonymise import (
     PiiKeyMissing,
     Pseudonymiser,
     fingerprint_matches,
+    holds_demo_data,
     load_key,
     warehouse_key,
 )
@@ -118,3 +120,20 @@ def test_another_key_is_refused_once_the_warehouse_holds_data(settings, monkeypa
         warehouse_key(settings.state_dir, demo=False)
     monkeypatch.setenv("INNOSTAT_PII_KEY", "key-two")
     assert warehouse_key(settings.state_dir, demo=False) == b"key-two"
+
+
+def test_a_warehouse_ingested_under_its_demo_key_stays_a_demo(settings, monkeypatch):
+    from pipelines.lib.environment import export_settings
+
+    monkeypatch.delenv("INNOSTAT_PII_KEY", raising=False)
+    export_settings(settings, demo=False)
+    assert os.environ["INNOSTAT_DEMO"] == "0"
+    warehouse_key(settings.state_dir, demo=True)  # a demo's first ingestion
+    assert holds_demo_data(settings.state_dir)
+    export_settings(settings, demo=False)  # a backfill of the demo: still sample data
+    assert os.environ["INNOSTAT_DEMO"] == "1"
+
+    other = settings.state_dir.with_name("other.state")
+    monkeypatch.setenv("INNOSTAT_PII_KEY", "a-real-key")
+    warehouse_key(other, demo=True)  # --demo with a real key: the data are not under the demo key
+    assert not holds_demo_data(other)
