@@ -82,10 +82,12 @@ def test_no_feed_is_late_by_the_samples_own_clock(demo):
 
 def test_the_warehouse_says_it_holds_sample_data(demo):
     settings, _ = demo
-    (info,) = rows(settings.warehouse, "select is_sample_data, data_end_date, built_at from marts.warehouse_info")
+    (info,) = rows(
+        settings.warehouse, "select is_sample_data, data_end_date, as_of_date, built_at from marts.warehouse_info"
+    )
     assert info[0] is True
-    assert str(info[1]) == "2022-12-31"
-    assert info[2] is not None
+    assert (str(info[1]), str(info[2])) == ("2022-12-31", "2023-01-01")  # judged as of the day after its end
+    assert info[3] is not None
 
 
 def test_a_backfill_of_the_demo_keeps_it_marked_and_a_run_without_key_is_refused(demo, monkeypatch, capsys):
