@@ -110,11 +110,17 @@ def warehouse_key(state_dir: Path, *, demo: bool, record: bool = True) -> bytes:
         return key
     if recorded is not None and _holds_ingested_data(state_dir):
         configured = f"{KEY_ENV} is set" if os.environ.get(KEY_ENV, "").strip() else f"{KEY_ENV} is not set"
+        sample = (
+            f" This warehouse holds sample data under its demo key ({state_dir / DEMO_KEY_FILE}): run it as a demo "
+            "(`innostat run --demo` without the variable), and give real data a warehouse of their own."
+            if holds_demo_data(state_dir)
+            else ""
+        )
         raise PiiKeyMismatch(
             f"the pseudonymisation key differs from the one this warehouse's data were pseudonymised with "
             f"(fingerprint in {path}; {configured}{', demo key' if demo else ''}). Ingesting with it would give "
             f"every person a second pseudonym, so nothing is ingested. Use the warehouse's key, or rotate the key "
-            f"as {RUNBOOK_ROTATION} says (rebuild the raw layer under the new key)."
+            f"as {RUNBOOK_ROTATION} says (rebuild the raw layer under the new key).{sample}"
         )
     if record:  # the first ingestion (or a warehouse from before fingerprints, or one whose raw layer is empty)
         state_dir.mkdir(parents=True, exist_ok=True)

@@ -132,8 +132,11 @@ def test_a_warehouse_ingested_under_its_demo_key_stays_a_demo(settings, monkeypa
     assert holds_demo_data(settings.state_dir)
     export_settings(settings, demo=False)  # a backfill of the demo: still sample data
     assert os.environ["INNOSTAT_DEMO"] == "1"
+    _ingest_something(settings)
+    monkeypatch.setenv("INNOSTAT_PII_KEY", "a-real-key")  # real data into the demo's warehouse: refused, and why
+    with pytest.raises(PiiKeyMismatch, match=r"holds sample data under its demo key .*`innostat run --demo`"):
+        warehouse_key(settings.state_dir, demo=False)
 
     other = settings.state_dir.with_name("other.state")
-    monkeypatch.setenv("INNOSTAT_PII_KEY", "a-real-key")
     warehouse_key(other, demo=True)  # --demo with a real key: the data are not under the demo key
     assert not holds_demo_data(other)
