@@ -160,10 +160,10 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
 
 def _check_pii_key(settings: Settings, demo: bool) -> int | None:
-    from pipelines.lib.pseudonymise import PiiKeyMissing, load_key
+    from pipelines.lib.pseudonymise import PiiKeyMissing, warehouse_key
 
     try:
-        load_key(demo=demo, demo_key_path=settings.state_dir / "demo_pii.key")
+        warehouse_key(settings.state_dir, demo=demo)  # none set outside a demo, or not the warehouse's key
     except PiiKeyMissing as err:
         print(f"innostat: {err}", file=sys.stderr)
         if (settings.state_dir / "demo_pii.key").exists():
@@ -179,14 +179,14 @@ def _check_pii_key(settings: Settings, demo: bool) -> int | None:
 def cmd_ingest(args: argparse.Namespace) -> int:
     from pipelines.ingest.registry import RAW_TABLES
     from pipelines.ingest.runner import ingest_table
-    from pipelines.lib.pseudonymise import Pseudonymiser, load_key
+    from pipelines.lib.pseudonymise import Pseudonymiser, warehouse_key
 
     settings = Settings.resolve(args.landing, args.warehouse)
     if not settings.landing.is_dir():
         raise UsageError(f"the landing zone {settings.landing} does not exist; pass --landing or set INNOSTAT_LANDING")
     if (code := _check_pii_key(settings, args.demo)) is not None:
         return code
-    pseudonymiser = Pseudonymiser(load_key(demo=args.demo, demo_key_path=settings.state_dir / "demo_pii.key"))
+    pseudonymiser = Pseudonymiser(warehouse_key(settings.state_dir, demo=args.demo))
     tables = args.table or list(RAW_TABLES)
     failed = False
     for number, table in enumerate(tables, start=1):

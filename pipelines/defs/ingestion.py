@@ -8,7 +8,18 @@ from pipelines.defs.quality.checks import start_raw_check
 from pipelines.defs.resources import WarehouseResource
 from pipelines.ingest.registry import parser_for
 from pipelines.ingest.runner import discover, hash_cache, ingest_table, ingested_hashes
+from pipelines.lib.pseudonymise import PiiKeyMissing, Pseudonymiser, warehouse_key
 from pipelines.lib.settings import Settings
+
+
+def pseudonymiser_or_fail(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> Pseudonymiser:
+    """The warehouse's pseudonymiser; without its key (none set outside a demo, or another key than the one the
+    warehouse's data were pseudonymised with) the step fails with the reason, in the run's log and the UI."""
+    try:
+        return Pseudonymiser(warehouse_key(warehouse.settings.state_dir, demo=warehouse.demo))
+    except PiiKeyMissing as err:
+        context.log.error(f"refusing to ingest: {err}")
+        raise dg.Failure(description=f"refusing to ingest: {err}", allow_retries=False) from None
 
 
 def build_raw_asset(table: str, group: str) -> dg.AssetsDefinition:
@@ -26,11 +37,12 @@ def build_raw_asset(table: str, group: str) -> dg.AssetsDefinition:
     )
     def _raw_asset(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
         settings = warehouse.settings
+        pseudonymiser = pseudonymiser_or_fail(context, warehouse)
         report = ingest_table(
             table,
             settings.landing,
             settings.raw_dir,
-            warehouse.pseudonymiser(),
+            pseudonymiser,
             run_id=context.run.run_id,
             progress=context.log.info,
         )
@@ -85,6 +97,11 @@ def build_feed_sensor(table: str, job_name: str) -> dg.SensorDefinition:
         pending = pending_hashes(table, warehouse.settings)
         if not pending:
             return dg.SkipReason(f"no new {table} files")
+        try:  # a run without the warehouse's key would only fail: say why here, where the files wait
+            warehouse_key(warehouse.settings.state_dir, demo=warehouse.demo, record=False)
+        except PiiKeyMissing as err:
+            context.log.warning(f"{len(pending)} new {table} file(s) wait: {err}")
+            return dg.SkipReason(f"{len(pending)} new {table} file(s) wait, not ingested: {err}")
         run_key = f"{table}-" + hashlib.sha256("\n".join(sorted(pending)).encode()).hexdigest()[:32]
         return dg.RunRequest(run_key=run_key, tags={"innostat/feed": table, "innostat/new_files": str(len(pending))})
 

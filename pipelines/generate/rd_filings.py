@@ -4,6 +4,12 @@ Batch 1 (CSV, April) and batch 2 (workbook, May) hold the first filings; batch 3
 amendments, duplicate submissions, re-deliveries and most planted bad rows. The manifest's ENT facts are
 computed here from the filings as generated, by the rule of FEEDS.md: the current filing of an
 enterprise-year is its valid filing with the latest 填报时间.
+
+The filers are a census of the district's enterprises, not a volume: up to scale 1 there are always
+FULL_SCALE_ENTERPRISES of them, so that beside the statistics feed (which does not scale either) the demo's
+figures agree. Their current filings hold about ENTERPRISE_SHARE_OF_RD of the district's 全社会研发经费支出 and
+CERTIFIED_SHARE_FILING of its 高新技术企业数 file with a certificate, at every scale. Above scale 1 (benchmarks) the
+filers grow in number, sharing the same totals.
 """
 
 from __future__ import annotations
@@ -49,7 +55,8 @@ HEADER = [
 ]
 ENCODINGS = ["utf-8-sig", "utf-8", "gb18030"]  # the first year alone has BOM and GB18030
 FULL_SCALE_ENTERPRISES = 480  # about 500 filings a year with the amendments and duplicates
-ENTERPRISE_SHARE_OF_RD = Decimal("0.80")  # enterprises spend most of the district's R&D
+ENTERPRISE_SHARE_OF_RD = Decimal("0.78")  # filing enterprises spend most of the district's R&D (China: ~77 %)
+CERTIFIED_SHARE_FILING = 0.95  # a few certified high-tech enterprises miss the filing season each year
 
 # industry → (share of enterprises, name endings)
 INDUSTRIES: dict[str, tuple[float, list[str]]] = {
@@ -159,7 +166,7 @@ class RdWriter:
 
     def make_enterprises(self) -> list[Enterprise]:
         rng = self.rng
-        count = self.landing.volume(FULL_SCALE_ENTERPRISES, 40)
+        count = self.landing.volume(FULL_SCALE_ENTERPRISES, FULL_SCALE_ENTERPRISES)  # a census: never fewer
         names: set[str] = set()
         codes: set[str] = set()
         out = []
@@ -193,14 +200,14 @@ class RdWriter:
         return out
 
     def certify(self) -> None:
-        """Certified (高新技术企业) sets grow with the district's HT_ENTERPRISES, 57 in 2019 at full scale."""
+        """Certified (高新技术企业) filers follow the district's HT_ENTERPRISES (57 in 2019, 92 in 2022): a share
+        CERTIFIED_SHARE_FILING of them, at every scale."""
         rng = self.rng
         ranked = sorted(self.enterprises, key=lambda e: -e.tech)
         first, last = self.landing.years
         for year in range(first, last + 1):
             _, ht = district_final("HT_ENTERPRISES", year)
-            target = round(int(ht) * len(ranked) / FULL_SCALE_ENTERPRISES)
-            target = min(max(target, 3), len(ranked) - 5)
+            target = min(round(int(ht) * CERTIFIED_SHARE_FILING), len(ranked) - 5)
             for ent in ranked[:target]:
                 if ent.cert_start is None:
                     ent.cert_start = year - rng.randrange(3) if year == first else year
@@ -208,6 +215,8 @@ class RdWriter:
         for ent in self.enterprises:
             if ent.cert_start is not None:
                 ent.size *= 1.6
+                # certification asks for R&D of at least 3-5 % of revenue (高企认定): certified filers report it
+                ent.intensity = max(ent.intensity, rng.uniform(0.03, 0.06))
 
     def certificate(self, ent: Enterprise, year: int) -> str:
         """GR + issue year + 43 (Hunan) + serial; renewed every three years with a new number."""
@@ -234,7 +243,7 @@ class RdWriter:
     def first_filings(self, year: int) -> list[Filing]:
         rng = self.rng
         _, rd_total = district_final("RD_EXPENDITURE", year)
-        total_wan = rd_total * 10**4 * ENTERPRISE_SHARE_OF_RD * len(self.enterprises) / FULL_SCALE_ENTERPRISES
+        total_wan = rd_total * 10**4 * ENTERPRISE_SHARE_OF_RD
         weights = [e.size * rng.lognormvariate(0, 0.15) for e in self.enterprises]
         scale = float(total_wan) / sum(weights)
         windows = [

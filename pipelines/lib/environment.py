@@ -23,13 +23,18 @@ def apply_offline_defaults() -> None:
 
 
 def export_settings(settings: Settings, *, demo: bool | None = None) -> None:
-    """Make every component (dbt subprocess, Dagster code location) see the same two settings."""
+    """Make every component (dbt subprocess, Dagster code location) see the same two settings, and the run's demo
+    flag (INNOSTAT_DEMO: the demo key may be used, freshness goes by the sample's clock, dbt marks the warehouse
+    as sample data in marts.warehouse_info). A run over a warehouse whose data came in under its demo key (a
+    backfill of the demo) stays a demo, so the warehouse does not lose its sample-data mark."""
     os.environ["INNOSTAT_LANDING"] = str(settings.landing)
     os.environ["INNOSTAT_WAREHOUSE"] = str(settings.warehouse)
     os.environ["INNOSTAT_BUILD_PATH"] = str(settings.build_path)
     os.environ["INNOSTAT_RAW_DIR"] = str(settings.raw_dir)
     if demo is not None:
-        os.environ["INNOSTAT_DEMO"] = "1" if demo else "0"
+        from pipelines.lib.pseudonymise import holds_demo_data  # polars: not for every import of this module
+
+        os.environ["INNOSTAT_DEMO"] = "1" if demo or holds_demo_data(settings.state_dir) else "0"
 
 
 def worker_processes(variable: str, default: int) -> int:

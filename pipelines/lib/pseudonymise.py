@@ -2,15 +2,21 @@
 
 The same clear value always gives the same pseudonym under one key, so a repeat reporter or applicant can be
 counted without an identity. Personal values are replaced before anything is written, logged or quarantined.
+
+A warehouse holds the pseudonyms of one key. Its state folder records a fingerprint of that key at the first
+ingestion (`pii_key.fingerprint`: PBKDF2-HMAC-SHA256 of the key with a random salt, which does not reveal it), and
+`warehouse_key` refuses another key while raw data exists: mixing keys would split every person in two.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import os
 import re
 import secrets
+from functools import cache
 from pathlib import Path
 
 import polars as pl
@@ -18,10 +24,21 @@ import polars as pl
 KEY_ENV = "INNOSTAT_PII_KEY"
 _SHA256_BLOCK = 64  # bytes
 PSEUDONYM_PREFIX = "p:"  # marks a value as a pseudonym wherever it shows up (quarantine JSON, dashboards)
+FINGERPRINT_FILE = "pii_key.fingerprint"  # in the warehouse's state folder
+DEMO_KEY_FILE = "demo_pii.key"  # in the warehouse's state folder, only ever written by a demo run
+RUNBOOK_KEY = 'docs/operations.md, "The pseudonymisation key"'
+RUNBOOK_ROTATION = 'docs/operations.md, "Rotate the pseudonymisation key"'
+# Slows a guess at a weak key from the fingerprint (~30 ms, once per process and key); a proper key is 32 random bytes.
+_FINGERPRINT_ITERATIONS = 100_000
 
 
 class PiiKeyMissing(RuntimeError):
-    """Raised when personal fields would be ingested without a configured key."""
+    """Raised when personal fields would be ingested without the warehouse's key: none is configured, or
+    (PiiKeyMismatch) another one than the warehouse's pseudonyms were made with."""
+
+
+class PiiKeyMismatch(PiiKeyMissing):
+    """Raised when the configured key is not the one whose fingerprint the warehouse's state records."""
 
 
 def load_key(*, demo: bool, demo_key_path: Path) -> bytes:
@@ -31,9 +48,11 @@ def load_key(*, demo: bool, demo_key_path: Path) -> bytes:
         return configured.encode("utf-8")
     if not demo:
         raise PiiKeyMissing(
-            f"{KEY_ENV} is not set, so personal fields cannot be pseudonymised. Set it to a long secret "
-            f"(for example: export {KEY_ENV}=$(python -c 'import secrets; print(secrets.token_hex(32))')), "
-            "or pass --demo to use a random local demo key."
+            f"{KEY_ENV} is not set, so no personal field can be pseudonymised and nothing is ingested. Set it to "
+            f"a long secret in the environment of the pipeline (the `innostat` command, or Dagster's webserver "
+            f"and daemon), e.g. export {KEY_ENV}=$(python -c 'import secrets; print(secrets.token_hex(32))'); "
+            f"see {RUNBOOK_KEY}. Only a demo on sample data (`make demo`, `innostat demo`, `--demo`) may use a "
+            "random local demo key instead."
         )
     if not demo_key_path.exists():
         demo_key_path.parent.mkdir(parents=True, exist_ok=True)
@@ -41,6 +60,75 @@ def load_key(*, demo: bool, demo_key_path: Path) -> bytes:
         demo_key_path.chmod(0o600)
         print(f"[innostat] --demo: no {KEY_ENV} set; created a random demo key at {demo_key_path}")
     return demo_key_path.read_text(encoding="utf-8").strip().encode("utf-8")
+
+
+def key_fingerprint(key: bytes, salt: bytes) -> str:
+    """`pbkdf2-sha256$<iterations>$<salt hex>$<digest hex>`: tells keys apart without revealing them."""
+    return _fingerprint(key, salt, _FINGERPRINT_ITERATIONS)
+
+
+@cache
+def _fingerprint(key: bytes, salt: bytes, iterations: int) -> str:
+    digest = hashlib.pbkdf2_hmac("sha256", key, salt, iterations)
+    return f"pbkdf2-sha256${iterations}${salt.hex()}${digest.hex()}"
+
+
+def fingerprint_matches(key: bytes, recorded: str) -> bool:
+    """Whether `recorded` (a `key_fingerprint`) was made from `key`."""
+    try:
+        scheme, iterations, salt, _digest = recorded.strip().split("$")
+        if scheme != "pbkdf2-sha256":
+            return False
+        expected = _fingerprint(key, bytes.fromhex(salt), int(iterations))
+    except ValueError:
+        return False
+    return hmac.compare_digest(expected, recorded.strip())
+
+
+def _holds_ingested_data(state_dir: Path) -> bool:
+    ledger = state_dir / "raw" / "ingest_ledger"
+    return ledger.is_dir() and any(ledger.glob("*.parquet"))
+
+
+def holds_demo_data(state_dir: Path) -> bool:
+    """Whether the warehouse's data were pseudonymised with its local demo key: sample data from a demo run."""
+    demo_key, recorded = state_dir / DEMO_KEY_FILE, state_dir / FINGERPRINT_FILE
+    if not (demo_key.exists() and recorded.exists()):
+        return False
+    key = demo_key.read_text(encoding="utf-8").strip().encode("utf-8")
+    return fingerprint_matches(key, recorded.read_text(encoding="utf-8"))
+
+
+def warehouse_key(state_dir: Path, *, demo: bool, record: bool = True) -> bytes:
+    """The key to ingest into the warehouse whose state folder is `state_dir` (`load_key`), checked against the
+    fingerprint recorded there; the first ingestion records it (`record`). Raises PiiKeyMissing without a key
+    and PiiKeyMismatch when the warehouse holds pseudonyms made with another key."""
+    key = load_key(demo=demo, demo_key_path=state_dir / DEMO_KEY_FILE)
+    path = state_dir / FINGERPRINT_FILE
+    recorded = path.read_text(encoding="utf-8") if path.exists() else None
+    if recorded is not None and fingerprint_matches(key, recorded):
+        return key
+    if recorded is not None and _holds_ingested_data(state_dir):
+        configured = f"{KEY_ENV} is set" if os.environ.get(KEY_ENV, "").strip() else f"{KEY_ENV} is not set"
+        sample = (
+            f" This warehouse holds sample data under its demo key ({state_dir / DEMO_KEY_FILE}): run it as a demo "
+            "(`innostat run --demo` without the variable), and give real data a warehouse of their own."
+            if holds_demo_data(state_dir)
+            else ""
+        )
+        raise PiiKeyMismatch(
+            f"the pseudonymisation key differs from the one this warehouse's data were pseudonymised with "
+            f"(fingerprint in {path}; {configured}{', demo key' if demo else ''}). Ingesting with it would give "
+            f"every person a second pseudonym, so nothing is ingested. Use the warehouse's key, or rotate the key "
+            f"as {RUNBOOK_ROTATION} says (rebuild the raw layer under the new key).{sample}"
+        )
+    if record:  # the first ingestion (or a warehouse from before fingerprints, or one whose raw layer is empty)
+        state_dir.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        tmp.write_text(key_fingerprint(key, secrets.token_bytes(16)) + "\n", encoding="utf-8")
+        tmp.chmod(0o600)
+        os.replace(tmp, path)
+    return key
 
 
 class Pseudonymiser:

@@ -272,8 +272,12 @@ def test_enterprise_facts_follow_the_current_filings(generated):
         assert facts[year]["expense_yuan"] == pytest.approx(sum(float(r["研发费用(万元)"]) * 1e4 for r in rows))
         assert facts[year]["certified"] == sum(1 for r in rows if r["高新技术企业证书编号"])
         assert facts[year]["filings"] == len(rows)
-    if manifest["years"][0] == 2019:  # 57 certified enterprises in 2019 at full scale
-        assert facts["2019"]["certified"] == round(57 * len(by_year["2019"]) / 480)
+    # The filers are the district's census at any scale up to 1: beside the statistics they do not shrink.
+    district = manifest["facts"]["statistics_current"]["430406"]
+    for year, y in facts.items():
+        assert y["filings"] >= 480 > 0.05 * 480  # not the 40 filers of a scaled-down sample
+        assert y["certified"] == round(district[year]["HT_ENTERPRISES"] * 0.95)  # 57 in 2019 → 54 file
+        assert 0.7 < y["expense_yuan"] / district[year]["RD_EXPENDITURE"] < 0.85  # enterprises: ~78 % of R&D
 
 
 def test_gov_service_facts_follow_the_event_rules(generated):

@@ -18,7 +18,7 @@ ROWS = "地区代码,指标名称,计量单位,统计期,数值,数据状态\n43
 
 
 @pytest.fixture
-def landing_settings(tmp_path) -> Settings:
+def landing_settings(tmp_path, pii_key) -> Settings:  # without a key, the sensor says why it skips new files
     (tmp_path / "landing" / "statistics").mkdir(parents=True)
     return Settings.resolve(tmp_path / "landing", tmp_path / "wh" / "innostat.duckdb")
 

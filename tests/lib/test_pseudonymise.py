@@ -1,10 +1,23 @@
 import hashlib
 import hmac
 import json
+import os
+import re
 
 import pytest
 
-from pipelines.lib.pseudonymise import PiiKeyMissing, Pseudonymiser, load_key
+from pipelines.lib.pseudonymise import (
+    FINGERPRINT_FILE,
+    RUNBOOK_KEY,
+    RUNBOOK_ROTATION,
+    PiiKeyMismatch,
+    PiiKeyMissing,
+    Pseudonymiser,
+    fingerprint_matches,
+    holds_demo_data,
+    load_key,
+    warehouse_key,
+)
 
 
 def test_same_value_same_pseudonym_and_key_matters():
@@ -64,3 +77,66 @@ def test_pseudonyms_are_hmac_sha256_of_the_stripped_value(key_length):
         expected = "p:" + hmac.new(key, text.encode("utf-8"), hashlib.sha256).hexdigest()
         assert pseudonymise(value) == expected
         assert pseudonymise(value) == expected  # from the cache
+
+
+STATISTICS = "地区代码,指标名称,计量单位,统计期,数值,数据状态\n430406,地区生产总值,亿元,2019,236.40,初步核实\n"
+
+
+def _ingest_something(settings) -> None:
+    from pipelines.ingest.runner import ingest_table
+
+    (settings.landing / "statistics").mkdir(parents=True, exist_ok=True)
+    (settings.landing / "statistics" / "a.csv").write_text(STATISTICS, encoding="utf-8")
+    ingest_table("statistics", settings.landing, settings.raw_dir, Pseudonymiser(b"whatever"))
+
+
+def test_the_first_ingestion_records_a_fingerprint_that_does_not_reveal_the_key(settings, monkeypatch):
+    monkeypatch.setenv("INNOSTAT_PII_KEY", "key-one-" + "x" * 40)
+    key = warehouse_key(settings.state_dir, demo=False)
+    path = settings.state_dir / FINGERPRINT_FILE
+    recorded = path.read_text(encoding="utf-8")
+    assert path.stat().st_mode & 0o777 == 0o600
+    assert "key-one" not in recorded and key.hex() not in recorded
+    assert fingerprint_matches(key, recorded) and not fingerprint_matches(b"key-two", recorded)
+    assert warehouse_key(settings.state_dir, demo=False) == key
+    assert path.read_text(encoding="utf-8") == recorded  # checked, not written again
+
+
+def test_another_key_is_refused_once_the_warehouse_holds_data(settings, monkeypatch):
+    monkeypatch.setenv("INNOSTAT_PII_KEY", "key-one")
+    warehouse_key(settings.state_dir, demo=False)
+    monkeypatch.setenv("INNOSTAT_PII_KEY", "key-two")
+    # nothing ingested yet: no pseudonym of the first key exists, so the second key simply takes its place
+    assert warehouse_key(settings.state_dir, demo=False) == b"key-two"
+    _ingest_something(settings)
+    monkeypatch.setenv("INNOSTAT_PII_KEY", "key-three")
+    with pytest.raises(PiiKeyMismatch, match=re.escape(RUNBOOK_ROTATION)):
+        warehouse_key(settings.state_dir, demo=False)
+    # a demo key is another key too: a demo warehouse does not silently take a real key, nor the reverse
+    monkeypatch.delenv("INNOSTAT_PII_KEY")
+    with pytest.raises(PiiKeyMismatch, match="demo key"):
+        warehouse_key(settings.state_dir, demo=True)
+    with pytest.raises(PiiKeyMissing, match=r"INNOSTAT_PII_KEY is not set.*" + re.escape(RUNBOOK_KEY)):
+        warehouse_key(settings.state_dir, demo=False)
+    monkeypatch.setenv("INNOSTAT_PII_KEY", "key-two")
+    assert warehouse_key(settings.state_dir, demo=False) == b"key-two"
+
+
+def test_a_warehouse_ingested_under_its_demo_key_stays_a_demo(settings, monkeypatch):
+    from pipelines.lib.environment import export_settings
+
+    monkeypatch.delenv("INNOSTAT_PII_KEY", raising=False)
+    export_settings(settings, demo=False)
+    assert os.environ["INNOSTAT_DEMO"] == "0"
+    warehouse_key(settings.state_dir, demo=True)  # a demo's first ingestion
+    assert holds_demo_data(settings.state_dir)
+    export_settings(settings, demo=False)  # a backfill of the demo: still sample data
+    assert os.environ["INNOSTAT_DEMO"] == "1"
+    _ingest_something(settings)
+    monkeypatch.setenv("INNOSTAT_PII_KEY", "a-real-key")  # real data into the demo's warehouse: refused, and why
+    with pytest.raises(PiiKeyMismatch, match=r"holds sample data under its demo key .*`innostat run --demo`"):
+        warehouse_key(settings.state_dir, demo=False)
+
+    other = settings.state_dir.with_name("other.state")
+    warehouse_key(other, demo=True)  # --demo with a real key: the data are not under the demo key
+    assert not holds_demo_data(other)
