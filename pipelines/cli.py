@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import logging
 import os
 import re
 import sys
@@ -691,10 +692,22 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _configure_logging(level: str) -> None:
+    """Python logging at the chosen level, with a handler of that level on the root logger. Without it, dbt's
+    telemetry library (snowplow_tracker, imported with dbt) calls `logging.basicConfig()`, and every INFO record
+    of Dagster's loggers then reached the terminal through the root logger whatever --log-level said."""
+    handler = logging.StreamHandler()
+    handler.setLevel(level)
+    handler.setFormatter(logging.Formatter("[%(name)s] %(levelname)s %(message)s"))
+    logging.root.addHandler(handler)
+    logging.root.setLevel(level)
+
+
 def main(argv: list[str] | None = None) -> int:
     apply_offline_defaults()
     parser = build_parser()
     args = parser.parse_args(argv)
+    _configure_logging(getattr(args, "log_level", "WARNING"))
     try:
         return args.func(args)
     except UsageError as err:

@@ -197,7 +197,8 @@ def clean_failed_build(settings: Settings, keep_run: str | None = None) -> list[
         path = settings.state_dir / name
         if path.exists():
             _remove(path)
-            removed.append(name)
+            if name != marker.name:  # the marker alone outlives a published build: nothing failed
+                removed.append(name)
     spill = settings.state_dir / "build.duckdb.tmp"  # DuckDB's temp_directory beside the build file
     if spill.is_dir():
         shutil.rmtree(spill, ignore_errors=True)
