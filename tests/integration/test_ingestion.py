@@ -95,14 +95,46 @@ def test_a_second_run_over_the_same_landing_zone_changes_nothing(ingested):
     assert _raw_fingerprint(settings) == before
 
 
-def test_the_ledger_records_every_distinct_file_once(ingested):
+def test_the_ledger_records_every_landed_file_once(ingested):
     settings, manifest, _ = ingested
-    ledger = _raw_query(settings, "select feed, file_hash, status from read_parquet('RAW/ingest_ledger/*.parquet')")
-    hashes = [(feed, digest) for feed, digest, _ in ledger]
-    assert len(hashes) == len(set(hashes))
-    assert all(status == "loaded" for _, _, status in ledger)
-    distinct_files = sum(manifest["files"].values()) - len(manifest["duplicate_files"])
-    assert len(ledger) == distinct_files
+    ledger = _raw_query(
+        settings,
+        "select feed, source_file, file_hash, status, duplicate_of, reason_code, rows_loaded, rows_quarantined "
+        "from read_parquet('RAW/ingest_ledger/*.parquet')",
+    )
+    assert len(ledger) == sum(manifest["files"].values()), "every landed file gets one ledger row"
+    assert len({(feed, source) for feed, source, *_ in ledger}) == len(ledger)
+    loaded = [row for row in ledger if row[3] == "loaded"]
+    duplicates = [row for row in ledger if row[3] == "duplicate"]
+    assert len(loaded) + len(duplicates) == len(ledger)
+    assert len({(feed, digest) for feed, _, digest, *_ in loaded}) == len(loaded)
+    assert len(duplicates) == len(manifest["duplicate_files"])
+    originals = {(feed, digest): source for feed, source, digest, *_ in loaded}
+    for feed, source, digest, _, duplicate_of, code, rows_loaded, rows_quarantined in duplicates:
+        assert duplicate_of == originals[(feed, digest)] != source
+        assert (code, rows_loaded, rows_quarantined) == ("duplicate_file", 0, 0)
+
+
+def test_a_copy_landing_later_is_recorded_once_as_a_duplicate(ingested, tmp_path):
+    settings_src, _, _ = ingested
+    landing = copy_landing(settings_src.landing, tmp_path / "landing")
+    settings = Settings.resolve(landing, tmp_path / "wh" / "innostat.duckdb")
+    assert _materialize(settings).success
+    original = sorted((landing / "statistics").glob("*.csv"))[0]
+    (landing / "statistics" / "resent").mkdir()
+    copy = landing / "statistics" / "resent" / original.name
+    copy.write_bytes(original.read_bytes())
+    before = _raw_fingerprint(settings)
+    for _ in range(2):  # the second run finds it recorded: nothing changes
+        assert _materialize(settings).success
+    added = set(_raw_fingerprint(settings)) - set(before)
+    assert len(added) == 1 and next(iter(added)).startswith("ingest_ledger/statistics-")
+    rows = _raw_query(
+        settings,
+        "select status, duplicate_of, rows_loaded from read_parquet('RAW/ingest_ledger/*.parquet') "
+        f"where source_file = 'statistics/resent/{original.name}'",
+    )
+    assert rows == [("duplicate", f"statistics/{original.name}", 0)]
 
 
 def test_no_personal_value_is_stored_in_clear(ingested):
