@@ -399,8 +399,10 @@ def raw_of_line(
         extra = [k for k in obj if k not in known]
         obj = {k: v for k, v in obj.items() if k in known}
         obj["extra_columns"] = json.loads(extra_names(extra, pseudonymise))
-    scrubbed = scrub_value(obj, personal, pseudonymise)
-    return json.dumps(pii_scan.scrub_value(scrubbed, pseudonymise), ensure_ascii=False)
+    # Values beside the personal keys that hold a number first (whole when a name may stand beside it), then the
+    # personal keys by name and what is merely shaped like an ID or a phone.
+    scrubbed = {k: v if k in personal else pii_scan.scrub_value(v, pseudonymise) for k, v in obj.items()}
+    return json.dumps(scrub_value(scrubbed, personal, pseudonymise), ensure_ascii=False)
 
 
 def _json_type(value: Any) -> str:
