@@ -434,8 +434,9 @@ def read_tabular(path: Path, required: list[str]) -> Iterator[tuple[pl.DataFrame
 
 def split_long_cells(frame: pl.DataFrame, required: list[str]) -> tuple[pl.DataFrame, pl.DataFrame]:
     """(rows whose every cell is within `INNOSTAT_MAX_CELL_CHARS`, quarantine rows for the others, their cells
-    cut to 200 characters in `raw`)."""
+    cut to the cap (at most 200 characters) in `raw`)."""
     cap = limits().cell_chars
+    shown = min(cap, 200)
     lengths = [pl.col(name).str.len_chars().fill_null(0) for name in required]
     too_long = pl.any_horizontal([length > cap for length in lengths])
     if frame.is_empty() or not frame.select(too_long.any()).item():
@@ -457,8 +458,8 @@ def split_long_cells(frame: pl.DataFrame, required: list[str]) -> tuple[pl.DataF
         which.alias("reason_detail"),
         pl.struct(
             [
-                pl.when(pl.col(n).str.len_chars() > 200)
-                .then(pl.col(n).str.slice(0, 200) + "…")
+                pl.when(pl.col(n).str.len_chars() > shown)
+                .then(pl.col(n).str.slice(0, shown) + "…")
                 .otherwise(pl.col(n))
                 .alias(n)
                 for n in required
