@@ -159,3 +159,12 @@ def test_a_file_still_being_written_waits_until_it_settles(zone, monkeypatch) ->
     monkeypatch.setattr(time, "sleep", sleep)
     report = ingest_table("gov_services", landing, raw_dir, PSEUDONYMISE, workers=1, settle=0.5)
     assert (report.files_unsettled, report.files_new, report.rows_loaded) == (0, 1, 1)
+
+
+def test_the_reason_codes_are_documented_as_the_seed_holds_them() -> None:
+    from pipelines.ingest.reasons import reasons
+    from pipelines.lib.settings import PROJECT_ROOT
+
+    doc = (PROJECT_ROOT / "docs" / "ingestion.md").read_text(encoding="utf-8")
+    for reason in reasons().values():
+        assert f"| `{reason.code}` | {reason.scope} | {reason.label_zh} | {reason.label_en} |" in doc
