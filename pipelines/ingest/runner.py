@@ -157,6 +157,7 @@ class Landed:
     size: int
     mtime_ns: int
     kind: str  # "file", or what else it is: "symbolic link", "FIFO", "socket", "device", "directory link"
+    changed: float = 0.0  # when its content or metadata last changed (epoch seconds; see `landed`)
 
     @property
     def regular(self) -> bool:
@@ -214,12 +215,12 @@ def landed(
             kind = "directory link" if name in links else _kind(info.st_mode)
             if kind != "directory link" and not name.lower().endswith(wanted):
                 continue
-            entry = Landed(path, path.relative_to(landing).as_posix(), info.st_size, info.st_mtime_ns, kind)
-            if entry.regular:
-                mtime = info.st_mtime if info.st_mtime <= now else info.st_ctime
-                if now - max(info.st_ctime, mtime) < settle:
-                    changing.append(entry)
-                    continue
+            mtime = info.st_mtime if info.st_mtime <= now else info.st_ctime
+            changed = max(info.st_ctime, mtime)
+            entry = Landed(path, path.relative_to(landing).as_posix(), info.st_size, info.st_mtime_ns, kind, changed)
+            if entry.regular and now - changed < settle:
+                changing.append(entry)
+                continue
             ready.append(entry)
 
     def order(e: Landed) -> tuple[int, str]:
@@ -700,8 +701,9 @@ def ingest_table(
     settle = settle_seconds() if settle is None else settle
     entries, changing = landed(landing, parser.folder, parser.extensions, settle=settle)
     if changing:
-        say(f"{table}: {len(changing)} file(s) still being written; waiting up to {settle:g} s for them to settle")
-        time.sleep(settle)
+        wait = max(0.0, max(e.changed for e in changing) + settle - time.time())
+        say(f"{table}: {len(changing)} file(s) still being written; waiting {wait:.1f} s for them to settle")
+        time.sleep(wait)
         entries, changing = landed(landing, parser.folder, parser.extensions, settle=settle)
     for entry in changing:
         say(f"{table}: {entry.source_file} is still being written: left for the next run")
