@@ -28,7 +28,7 @@ class Limits:
 
 
 _SETTINGS = {  # field → (environment variable, default, parse)
-    "csv_bytes": ("INNOSTAT_MAX_CSV_BYTES", 512 * MiB, int),
+    "csv_bytes": ("INNOSTAT_MAX_CSV_BYTES", 256 * MiB, int),
     "decompressed_bytes": ("INNOSTAT_MAX_DECOMPRESSED_BYTES", 8 * GiB, int),
     "compression_ratio": ("INNOSTAT_MAX_COMPRESSION_RATIO", 100.0, float),
     "line_bytes": ("INNOSTAT_MAX_LINE_BYTES", 1 * MiB, int),

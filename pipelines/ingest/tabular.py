@@ -79,9 +79,15 @@ def _frame_from_rows(
 def _check_header(names: list[str], required: list[str], where: str) -> None:
     missing = [name for name in required if name not in names]
     if missing:
+        # The names found are shown only when the row is a header with a slip (half the contract's columns or
+        # more): a first row holding none or few is data (a missing header), and data may be personal.
+        if 2 * (len(required) - len(missing)) >= len(required):
+            found = f"found {', '.join(n[:40] for n in names[:40] if n)}"
+        else:
+            found = f"the first row holds {len(required) - len(missing)} of them: is the header missing?"
         raise FileRejected(
             f"wrong header in {where}: missing {', '.join(missing)}; the contract's header is "
-            f"{', '.join(required)} (found {', '.join(n[:40] for n in names[:40] if n) or 'nothing'})",
+            f"{', '.join(required)} ({found})",
             WRONG_HEADER,
             f"missing {', '.join(missing)}",
         )
