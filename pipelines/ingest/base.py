@@ -7,10 +7,12 @@ raises `FileRejected`; the runner records it in the ledger and carries on with t
 
 from __future__ import annotations
 
+import os
+import stat
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import NamedTuple, Protocol
+from typing import IO, NamedTuple, Protocol
 
 import polars as pl
 
@@ -48,6 +50,26 @@ class FileRejected(Exception):
         self.reason = reason
         self.code = reason_code(code, "file")
         self.detail = detail
+
+
+def open_regular(path: Path) -> IO[bytes]:
+    """`path` opened for reading without following a symbolic link, refused (`FileRejected`, not_regular_file)
+    unless it is a regular file: a parser never reads through a link swapped in after discovery."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError as err:
+        if os.path.islink(path):
+            raise FileRejected(
+                "a symbolic link, not a regular file: never followed or read",
+                reason_code("not_regular_file"),
+                "symbolic link",
+            ) from err
+        raise
+    handle = os.fdopen(fd, "rb")
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        handle.close()
+        raise FileRejected("not a regular file: never read", reason_code("not_regular_file"), "not a regular file")
+    return handle
 
 
 class Rule(NamedTuple):

@@ -11,6 +11,7 @@ rows. Typing and the rules are then column-wise polars.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import gzip
 import json
@@ -26,7 +27,7 @@ from typing import IO, Any
 
 import polars as pl
 
-from pipelines.ingest.base import QUARANTINE_COLUMNS, FileRejected, Rule, split_by_rules
+from pipelines.ingest.base import QUARANTINE_COLUMNS, FileRejected, Rule, open_regular, split_by_rules
 from pipelines.ingest.limits import limits, ratio_exceeded, size
 from pipelines.ingest.reasons import (
     BAD_ENCODING,
@@ -67,10 +68,14 @@ except ImportError:  # pragma: no cover - exercised only where orjson is absent
 # --------------------------------------------------------------------------------------------- reading lines
 
 
-def _open(path: Path) -> IO[bytes]:
-    if path.name.lower().endswith(".gz"):
-        return gzip.open(path, "rb")
-    return open(path, "rb")
+@contextlib.contextmanager
+def _open(path: Path) -> Iterator[IO[bytes]]:
+    with open_regular(path) as handle:
+        if path.name.lower().endswith(".gz"):
+            with gzip.GzipFile(fileobj=handle, mode="rb") as unzipped:
+                yield unzipped  # type: ignore[misc]
+        else:
+            yield handle
 
 
 _READ_ERRORS = (OSError, EOFError, zlib.error)  # gzip.BadGzipFile is an OSError
@@ -89,7 +94,7 @@ def _unreadable(path: Path, err: BaseException) -> FileRejected:
 def _refuse_gzip_named_jsonl(path: Path) -> None:
     if path.name.lower().endswith(".gz"):
         return
-    with open(path, "rb") as handle:
+    with open_regular(path) as handle:
         if handle.read(2) == _GZIP_MAGIC:
             raise FileRejected(
                 "the file is gzip-compressed but named .jsonl; rename it to .jsonl.gz and deliver it again",

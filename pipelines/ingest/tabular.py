@@ -25,7 +25,7 @@ from typing import IO
 
 import polars as pl
 
-from pipelines.ingest.base import QUARANTINE_COLUMNS, FileRejected
+from pipelines.ingest.base import QUARANTINE_COLUMNS, FileRejected, open_regular
 from pipelines.ingest.limits import Limits, limits, ratio_exceeded, size
 from pipelines.ingest.reasons import (
     BAD_ENCODING,
@@ -108,7 +108,10 @@ def read_csv_records(path: Path, required: list[str]) -> tuple[pl.DataFrame, lis
             TOO_LARGE,
             size(on_disk),
         )
-    data = path.read_bytes()
+    with open_regular(path) as handle:
+        data = handle.read(cap + 1)
+    if len(data) > cap:  # grew since its size was checked
+        raise FileRejected(f"the CSV file is over the {size(cap)} cap (INNOSTAT_MAX_CSV_BYTES)", TOO_LARGE)
     if not data.strip():
         raise FileRejected(
             "the file is empty; the source system should re-deliver it with a header and rows", EMPTY_FILE
@@ -232,14 +235,14 @@ class _TooBig(Exception):
     pass
 
 
-def _inspect_xlsx(path: Path, caps: Limits) -> dict[str, _SheetScan]:
+def _inspect_xlsx(content: bytes, caps: Limits) -> dict[str, _SheetScan]:
     """Check the workbook against the caps before fastexcel reads a sheet whole, and find its formula cells.
 
     The zip's declared sizes are checked first (cheap), then every worksheet is streamed through expat with a
     byte counter, so a sheet that inflates beyond its declared size is caught too. Returns sheet name → scan."""
-    on_disk = path.stat().st_size
+    on_disk = len(content)
     try:
-        archive = zipfile.ZipFile(path)
+        archive = zipfile.ZipFile(io.BytesIO(content))
     except (zipfile.BadZipFile, OSError) as err:
         raise FileRejected(
             f"the workbook cannot be opened ({type(err).__name__}: {err}); re-export it", CORRUPT_FILE
@@ -341,8 +344,16 @@ def read_xlsx_records(path: Path, required: list[str]) -> Iterator[tuple[pl.Data
     import fastexcel
 
     caps = limits()
+    with open_regular(path) as handle:  # read once, so fastexcel reads the very bytes checked here
+        content = handle.read(caps.xlsx_bytes + 1)
+    if len(content) > caps.xlsx_bytes:
+        raise FileRejected(
+            f"the workbook is over {size(caps.xlsx_bytes)} even compressed (INNOSTAT_MAX_XLSX_BYTES)",
+            TOO_LARGE,
+            f"> {size(caps.xlsx_bytes)}",
+        )
     try:
-        scans = _inspect_xlsx(path, caps)
+        scans = _inspect_xlsx(content, caps)
     except _TooBig as big:  # over the cap though not judged by ratio: the size cap's message
         raise FileRejected(
             f"the workbook holds over {size(big.args[0])} uncompressed, beyond the {size(caps.xlsx_bytes)} cap "
@@ -350,7 +361,7 @@ def read_xlsx_records(path: Path, required: list[str]) -> Iterator[tuple[pl.Data
             TOO_LARGE,
         ) from None
     try:
-        reader = fastexcel.read_excel(path)
+        reader = fastexcel.read_excel(content)
         sheet_names = reader.sheet_names
     except Exception as err:  # fastexcel raises its own error types for corrupt workbooks
         raise FileRejected(

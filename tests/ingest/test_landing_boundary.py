@@ -168,3 +168,22 @@ def test_the_reason_codes_are_documented_as_the_seed_holds_them() -> None:
     doc = (PROJECT_ROOT / "docs" / "ingestion.md").read_text(encoding="utf-8")
     for reason in reasons().values():
         assert f"| `{reason.code}` | {reason.scope} | {reason.label_zh} | {reason.label_en} |" in doc
+
+
+@pytest.mark.parametrize(
+    ("table", "name", "outside"),
+    [("security_incidents", "x.jsonl", "people.jsonl"), ("security_cameras", "x.csv", "people.csv")],
+)
+def test_a_link_swapped_in_after_discovery_is_not_read_by_the_parser(zone, table, name, outside) -> None:
+    from pipelines.ingest.base import FileContext, FileRejected
+    from pipelines.ingest.registry import parser_for
+    from pipelines.lib.regions import load_regions
+
+    landing, raw_dir, outside_dir = zone
+    parser = parser_for(table)
+    link = landing / parser.folder / name
+    link.symlink_to(outside_dir / outside)
+    ctx = FileContext(parser.feed, link, f"{parser.folder}/{name}", load_regions(), PSEUDONYMISE, raw_dir / table)
+    with pytest.raises(FileRejected) as rejected:
+        list(parser.parse(ctx))
+    assert rejected.value.code == "not_regular_file" and "秘密" not in rejected.value.reason
