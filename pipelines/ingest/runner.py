@@ -530,7 +530,11 @@ class _FileOutcome:
 def _ingest_file(job: _FileJob, pseudonymiser: Pseudonymiser, regions: Regions, run_state: dict) -> _FileOutcome:
     """Parse one file into its data and quarantine Parquet files (not the ledger entry, which commits them)."""
     parser = parser_for(job.table)
-    stat = job.path.lstat()
+    try:
+        stat = job.path.lstat()
+    except OSError as err:  # removed since it was hashed: no ledger entry, looked at again next run
+        now = _now()
+        return _FileOutcome("error", f"the file disappeared before it was parsed ({err})", 0, now, now)
     outcome = _FileOutcome(
         status="loaded",
         reason=None,
