@@ -47,6 +47,8 @@ def build_raw_asset(table: str, group: str) -> dg.AssetsDefinition:
                 "files_new": report.files_new,
                 "files_already_ingested": report.files_already_ingested,
                 "files_rejected": report.files_rejected,
+                "files_duplicate": report.files_duplicate,
+                "files_still_being_written": report.files_unsettled,
                 "rows_loaded": report.rows_loaded,
                 "rows_quarantined": report.rows_quarantined,
                 "rows_redelivered": report.rows_skipped,
