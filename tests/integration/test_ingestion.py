@@ -159,9 +159,16 @@ def test_no_personal_value_is_stored_in_clear(ingested):
     assert not any(value.encode() in blob for value in pii if len(value) >= 6)
 
 
-def test_bad_files_are_rejected_in_the_ledger_and_the_rest_still_loads(ingested, tmp_path):
+def test_bad_files_are_rejected_in_the_ledger_and_the_rest_still_loads(ingested, tmp_path, monkeypatch):
     settings_src, _, _ = ingested
     landing = copy_landing(settings_src.landing, tmp_path / "landing")
+    outside = tmp_path / "outside.jsonl"  # fake personal data, reachable only through a link
+    outside.write_text('{"incident_id":"X","reporter_name":"秘密李四","reporter_phone":"13877776666"}\n')
+    (landing / "security" / "incidents" / "x.jsonl").symlink_to(outside)
+    with gzip.open(landing / "gov_services" / "bomb.jsonl.gz", "wb") as bomb:
+        for _ in range(8):
+            bomb.write(b"\0" * (1 << 20))
+    monkeypatch.setenv("INNOSTAT_MAX_DECOMPRESSED_BYTES", str(4 << 20))
     good = gzip.compress(
         b'{"event_id":"x1","case_id":"c1","event_type":"submitted","occurred_at":"2021-05-03T09:00:00+08:00"}\n' * 50
     )
@@ -183,10 +190,20 @@ def test_bad_files_are_rejected_in_the_ledger_and_the_rest_still_loads(ingested,
     )
     assert set(rejected) == {
         "gov_services/truncated.jsonl.gz",
+        "gov_services/bomb.jsonl.gz",
+        "security/incidents/x.jsonl",
         "statistics/empty.csv",
         "statistics/wrong_header.csv",
         "rd_filings/corrupt.xlsx",
     }
+    codes = dict(
+        _raw_query(settings, "select source_file, reason_code from read_parquet('RAW/ingest_ledger/*.parquet')")
+    )
+    assert codes["security/incidents/x.jsonl"] == "not_regular_file"
+    assert codes["gov_services/bomb.jsonl.gz"] == "too_large"
+    assert codes["statistics/empty.csv"] == "empty_file" and codes["statistics/wrong_header.csv"] == "wrong_header"
+    stored = "".join(str(row) for row in _raw_query(settings, "select * from read_parquet('RAW/quarantine/*.parquet')"))
+    assert "秘密李四" not in stored and "13877776666" not in stored
     assert "empty" in rejected["statistics/empty.csv"]
     assert "header" in rejected["statistics/wrong_header.csv"]
     (late,) = _raw_query(
