@@ -481,6 +481,49 @@ def _upgrade_layout(raw_dir: Path) -> None:
     marker.touch()
 
 
+def _names_only(extra: str | None) -> str | None:
+    """An `extra_columns` value written before the allow-list (a JSON object of names and values) → its names."""
+    if extra is None:
+        return None
+    try:
+        parsed = json.loads(extra)
+    except ValueError:
+        return None
+    return json.dumps(list(parsed), ensure_ascii=False) if isinstance(parsed, dict) else extra
+
+
+def _apply_allow_list(raw_dir: Path, table: str, pseudonymiser: Pseudonymiser) -> None:
+    """Once per table: rows stored before the allow-list keep the names of their extra columns only, and quarantine
+    rows stored before the free-text scan are scrubbed like new ones. A raw file is read only when its Parquet
+    statistics say some `extra_columns` value is set."""
+    marker = raw_dir / f".allow-list-{table}"
+    if marker.exists():
+        return
+    columns = raw_schema(table)
+    for path in sorted((raw_dir / table).glob("*.parquet")):
+        metadata = pq.read_metadata(path)
+        names = metadata.schema.names
+        if "extra_columns" not in names or metadata.num_rows == 0:
+            continue
+        index = names.index("extra_columns")
+        groups = [metadata.row_group(i).column(index).statistics for i in range(metadata.num_row_groups)]
+        if all(g is not None and g.null_count == metadata.row_group(i).num_rows for i, g in enumerate(groups)):
+            continue
+        frame = pl.read_parquet(path)
+        names_only = frame["extra_columns"].map_elements(_names_only, return_dtype=pl.String, skip_nulls=True)
+        if names_only.equals(frame["extra_columns"]):
+            continue
+        log.warning("keeping only the names of extra columns in %s (the allow-list)", path)
+        _write_parquet(path, [frame.with_columns(names_only.alias("extra_columns"))], columns)
+    for path in sorted((raw_dir / "quarantine").glob(f"{table}-*.parquet")):
+        frame = pl.read_parquet(path)
+        scrubbed = scrub_quarantine(frame, pseudonymiser)
+        if not scrubbed.equals(frame):
+            log.warning("scrubbing %s with the free-text scan", path)
+            _write_parquet(path, [scrubbed], QUARANTINE_TABLE_COLUMNS)
+    marker.touch()
+
+
 def _remove_orphans(raw_dir: Path, table: str, committed: set[str]) -> None:
     """Outputs of a file whose ledger entry never got written (a crashed run) are removed and redone."""
     for path in (raw_dir / table).glob("*.parquet"):
@@ -702,6 +745,7 @@ def ingest_table(
     ensure_layout(raw_dir, table)
     committed = ingested_hashes(raw_dir, table)
     _remove_orphans(raw_dir, table, committed)
+    _apply_allow_list(raw_dir, table, pseudonymiser)
     settle = settle_seconds() if settle is None else settle
     entries, changing = landed(landing, parser.folder, parser.extensions, settle=settle)
     if changing:

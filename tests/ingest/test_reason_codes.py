@@ -105,3 +105,57 @@ def test_quarantine_and_ledger_files_from_before_the_codes_are_upgraded_once(tmp
     assert codes.to_list() == ["unknown_region", "ragged_row", "unclassified"]
     ledger_codes = pl.read_parquet(raw_dir / "ingest_ledger" / "statistics-*.parquet")["reason_code"].to_list()
     assert ledger_codes == ["empty_file"]
+
+
+def test_rows_stored_before_the_allow_list_keep_only_the_names_of_extra_columns(tmp_path: Path) -> None:
+    from pipelines.ingest.runner import raw_schema
+
+    landing, raw_dir = tmp_path / "landing", tmp_path / "raw"
+    (landing / "statistics").mkdir(parents=True)
+    ensure_layout(raw_dir, "statistics")
+    when = datetime(2022, 1, 1)
+    schema = raw_schema("statistics")
+    old = pl.DataFrame(
+        [
+            {
+                **dict.fromkeys(schema),
+                "region_code": "430406",
+                "indicator_code": "GDP",
+                "extra_columns": json.dumps({"联系人": "王经理", "联系电话": "13812340000"}, ensure_ascii=False),
+                "source_file": "statistics/old.csv",
+                "source_row": 2,
+                "file_hash": "c" * 64,
+                "delivered_at": when,
+                "ingested_at": when,
+            },
+            {**dict.fromkeys(schema), "region_code": "430406", "source_row": 3, "file_hash": "c" * 64},
+        ],
+        schema=schema,
+    )
+    old.write_parquet(raw_dir / "statistics" / f"{'c' * 64}.parquet")
+    quarantine = pl.DataFrame(
+        [
+            {
+                **dict.fromkeys(QUARANTINE_TABLE_COLUMNS),
+                "feed": "statistics",
+                "source_row": 4,
+                "reason": "the row has 8 fields, the header 6",
+                "reason_code": "ragged_row",
+                "raw": json.dumps(["430406", "张三 13812340000", "1"], ensure_ascii=False),
+                "file_hash": "c" * 64,
+            }
+        ],
+        schema=QUARANTINE_TABLE_COLUMNS,
+    )
+    quarantine.write_parquet(raw_dir / "quarantine" / f"statistics-{'c' * 64}.parquet")
+    ledger = {**dict.fromkeys(LEDGER_COLUMNS), "feed": "statistics", "source_file": "statistics/old.csv"}
+    ledger.update(file_hash="c" * 64, status="loaded", rows_loaded=2, rows_quarantined=1, rows_skipped=0)
+    pl.DataFrame([ledger], schema=LEDGER_COLUMNS).write_parquet(
+        raw_dir / "ingest_ledger" / f"statistics-{'c' * 64}.parquet"
+    )
+    ingest_table("statistics", landing, raw_dir, PSEUDONYMISE, workers=1)
+    stored = pl.read_parquet(raw_dir / "statistics" / f"{'c' * 64}.parquet")
+    assert stored["extra_columns"].to_list() == ['["联系人", "联系电话"]', None]
+    assert stored.drop("extra_columns").equals(old.drop("extra_columns"))
+    raw = pl.read_parquet(raw_dir / "quarantine" / f"statistics-{'c' * 64}.parquet")["raw"].item()
+    assert json.loads(raw) == ["430406", PSEUDONYMISE("张三 13812340000"), "1"]
