@@ -43,6 +43,9 @@ from pipelines.lib.pseudonymise import Pseudonymiser
 from pipelines.lib.timeparse import try_parse_iso
 
 BATCH_LINES = 100_000
+# A batch also ends past this many bytes of text, so lines near the line cap cannot make one batch huge (100 000
+# lines of 1 MiB would be 100 GB); typical lines (~300 bytes) never reach it before BATCH_LINES.
+BATCH_BYTES = 64 << 20
 _CHUNK_BYTES = 1 << 20
 _GZIP_MAGIC = b"\x1f\x8b"
 _BOM = "\ufeff"
@@ -131,7 +134,8 @@ LINE_SCHEMA = {"source_row": pl.Int64(), "line": pl.String()}
 
 
 def iter_line_frames(path: Path, batch_lines: int | None = None) -> Iterator[pl.DataFrame]:
-    """Batches of at most `batch_lines` (default `BATCH_LINES`, read at call time) non-blank lines, as frames of
+    """Batches of at most `batch_lines` (default `BATCH_LINES`, read at call time) non-blank lines and about
+    `BATCH_BYTES` of text (plus one read chunk), as frames of
     `source_row` (1-based line number; blank lines are counted, not rows) and `line` (the text without its break).
 
     Lines are split on LF only (a JSON string may hold U+2028 and the like); a leading UTF-8 BOM is dropped. The
@@ -151,6 +155,9 @@ def iter_line_frames(path: Path, batch_lines: int | None = None) -> Iterator[pl.
             while pending.height >= batch_lines:
                 yield pending.head(batch_lines)
                 pending = pending.slice(batch_lines)
+            if pending.height and pending.estimated_size() > BATCH_BYTES:  # long lines: fewer of them a batch
+                yield pending
+                pending = pending.clear()
     except _READ_ERRORS as err:
         raise _unreadable(path, err) from err
     if not seen_any:
