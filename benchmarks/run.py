@@ -177,6 +177,8 @@ def _pipeline_env(run_dir: Path) -> dict[str, str]:
             "DAGSTER_DISABLE_TELEMETRY": "1",
             "DBT_SEND_ANONYMOUS_USAGE_STATS": "False",
             "GX_ANALYTICS_ENABLED": "false",
+            # Files are hard-linked in whole just before a run (which moves their ctime): no settle wait to time.
+            "INNOSTAT_SETTLE_SECONDS": "0",
         }
     )
     (run_dir / "dagster_home").mkdir(parents=True, exist_ok=True)

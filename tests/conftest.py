@@ -32,6 +32,9 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
     for name in ("INNOSTAT_LANDING", "INNOSTAT_WAREHOUSE", "INNOSTAT_BUILD_PATH", "INNOSTAT_RAW_DIR", "INNOSTAT_DEMO"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster_home"))
+    # Files a test writes are complete when written: no waiting for them to settle (tests/ingest/test_discovery.py
+    # sets its own).
+    monkeypatch.setenv("INNOSTAT_SETTLE_SECONDS", "0")
     os.makedirs(tmp_path / "dagster_home", exist_ok=True)
 
 

@@ -7,7 +7,7 @@ import dagster as dg
 from pipelines.defs.quality.checks import start_raw_check
 from pipelines.defs.resources import WarehouseResource
 from pipelines.ingest.registry import parser_for
-from pipelines.ingest.runner import discover, hash_cache, ingest_table, ingested_hashes
+from pipelines.ingest.runner import ingest_table, pending_files
 from pipelines.lib.pseudonymise import PiiKeyMissing, Pseudonymiser, warehouse_key
 from pipelines.lib.settings import Settings
 
@@ -59,6 +59,8 @@ def build_raw_asset(table: str, group: str) -> dg.AssetsDefinition:
                 "files_new": report.files_new,
                 "files_already_ingested": report.files_already_ingested,
                 "files_rejected": report.files_rejected,
+                "files_duplicate": report.files_duplicate,
+                "files_still_being_written": report.files_unsettled,
                 "rows_loaded": report.rows_loaded,
                 "rows_quarantined": report.rows_quarantined,
                 "rows_redelivered": report.rows_skipped,
@@ -70,17 +72,9 @@ def build_raw_asset(table: str, group: str) -> dg.AssetsDefinition:
 
 
 def pending_hashes(table: str, settings: Settings) -> list[str]:
-    """Content hashes of landed files the ledger has not seen, in delivery order."""
-    parser = parser_for(table)
-    committed = ingested_hashes(settings.raw_dir, table)
-    cache = hash_cache(settings.raw_dir, table)
-    pending = []
-    for path in discover(settings.landing, parser.folder, parser.extensions):
-        digest = cache.hash(path)
-        if digest not in committed and digest not in pending:
-            pending.append(digest)
-    cache.save()
-    return pending
+    """Keys of landed files the ledger has not recorded (new files, new copies, new non-regular files), in
+    delivery order; files still being written are not pending yet (`pending_files`)."""
+    return pending_files(table, settings.landing, settings.raw_dir)
 
 
 def build_feed_sensor(table: str, job_name: str) -> dg.SensorDefinition:

@@ -7,13 +7,16 @@ raises `FileRejected`; the runner records it in the ledger and carries on with t
 
 from __future__ import annotations
 
+import os
+import stat
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import IO, NamedTuple, Protocol
 
 import polars as pl
 
+from pipelines.ingest.reasons import code as reason_code
 from pipelines.lib.pseudonymise import Pseudonymiser
 from pipelines.lib.regions import Regions
 
@@ -21,7 +24,9 @@ from pipelines.lib.regions import Regions
 QUARANTINE_COLUMNS: dict[str, pl.DataType] = {
     "source_row": pl.Int64(),
     "source_sheet": pl.String(),
-    "reason": pl.String(),
+    "reason": pl.String(),  # every rule the row broke, in words, separated by "; "
+    "reason_code": pl.String(),  # the first rule it broke, as a code of quarantine_reasons.csv
+    "reason_detail": pl.String(),  # that rule's offending value or field (scrubbed), or null
     "raw": pl.String(),  # the raw row as JSON, personal fields already pseudonymised
 }
 
@@ -37,11 +42,44 @@ LINEAGE_COLUMNS: dict[str, pl.DataType] = {
 
 
 class FileRejected(Exception):
-    """The whole file is unusable; `reason` says what was wrong and what to do."""
+    """The whole file is unusable; `reason` says what was wrong and what to do, `code` is a file-scope code of
+    quarantine_reasons.csv and `detail` the offending value or measure, if any."""
 
-    def __init__(self, reason: str):
+    def __init__(self, reason: str, code: str, detail: str | None = None):
         super().__init__(reason)
         self.reason = reason
+        self.code = reason_code(code, "file")
+        self.detail = detail
+
+
+def open_regular(path: Path) -> IO[bytes]:
+    """`path` opened for reading without following a symbolic link, refused (`FileRejected`, not_regular_file)
+    unless it is a regular file: a parser never reads through a link swapped in after discovery."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError as err:
+        if os.path.islink(path):
+            raise FileRejected(
+                "a symbolic link, not a regular file: never followed or read",
+                reason_code("not_regular_file"),
+                "symbolic link",
+            ) from err
+        raise
+    handle = os.fdopen(fd, "rb")
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        handle.close()
+        raise FileRejected("not a regular file: never read", reason_code("not_regular_file"), "not a regular file")
+    return handle
+
+
+class Rule(NamedTuple):
+    """A row rule: `bad` is true where the row breaks it; `code` (a row-scope code of quarantine_reasons.csv),
+    `reason` (words, may name the value) and `detail` (the offending value alone) say why."""
+
+    bad: pl.Expr
+    code: str | pl.Expr
+    reason: pl.Expr | str
+    detail: pl.Expr | None = None
 
 
 @dataclass
@@ -81,20 +119,30 @@ def empty_quarantine() -> pl.DataFrame:
     return pl.DataFrame(schema=QUARANTINE_COLUMNS)
 
 
-def split_by_rules(
-    frame: pl.DataFrame, rules: list[tuple[pl.Expr, pl.Expr | str]], raw_columns: list[str]
-) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Apply row rules column-wise. Each rule is (expression true when the row is bad, reason).
+def split_by_rules(frame: pl.DataFrame, rules: list[Rule], raw_columns: list[str]) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Apply row rules column-wise.
 
-    Returns (rows that pass every rule, quarantine rows with every failed reason joined by "; ").
-    `raw_columns` are the delivered columns serialised into the quarantine's `raw` JSON.
+    Returns (rows that pass every rule, quarantine rows with every failed reason joined by "; ", and the code and
+    detail of the first failed rule). `raw_columns` are the delivered columns serialised into the quarantine's
+    `raw` JSON.
     """
     if frame.is_empty():
         return frame, empty_quarantine()
+    for rule in rules:
+        if isinstance(rule.code, str):
+            reason_code(rule.code, "row")
     reason_exprs = [
-        pl.when(bad.fill_null(False)).then(pl.lit(reason) if isinstance(reason, str) else reason)
-        for bad, reason in rules
+        pl.when(rule.bad.fill_null(False)).then(pl.lit(rule.reason) if isinstance(rule.reason, str) else rule.reason)
+        for rule in rules
     ]
+    first_code: pl.Expr | None = None
+    first_detail: pl.Expr | None = None
+    for rule in rules:
+        bad = rule.bad.fill_null(False)
+        value = pl.lit(rule.code) if isinstance(rule.code, str) else rule.code
+        detail = pl.lit(None, pl.String) if rule.detail is None else rule.detail.cast(pl.String)
+        first_code = pl.when(bad).then(value) if first_code is None else first_code.when(bad).then(value)
+        first_detail = pl.when(bad).then(detail) if first_detail is None else first_detail.when(bad).then(detail)
     tagged = frame.with_columns(pl.concat_list(reason_exprs).list.drop_nulls().list.join("; ").alias("__reason"))
     is_bad = pl.col("__reason") != ""
     valid = tagged.filter(~is_bad).drop("__reason")
@@ -102,6 +150,20 @@ def split_by_rules(
         pl.col("source_row").cast(pl.Int64),
         pl.col("source_sheet").cast(pl.String),
         pl.col("__reason").alias("reason"),
+        first_code.cast(pl.String).alias("reason_code"),  # type: ignore[union-attr]
+        first_detail.cast(pl.String).alias("reason_detail"),  # type: ignore[union-attr]
         pl.struct(raw_columns).struct.json_encode().alias("raw"),
     )
     return valid, quarantined
+
+
+def personal_text_rule(flags: str = "__personal") -> Rule:
+    """The rule on `pii_scan.flag_personal_text`'s column: a free-text field holding a phone number or a resident
+    ID quarantines its row. The reason names the fields and kinds, never the values."""
+    found = pl.col(flags)
+    return Rule(
+        found.is_not_null(),
+        reason_code("personal_data_in_text", "row"),
+        pl.format("personal data in free text ({})", found),
+        found,
+    )

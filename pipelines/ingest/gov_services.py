@@ -11,7 +11,7 @@ from collections.abc import Iterator
 
 import polars as pl
 
-from pipelines.ingest.base import FileContext, ParsedBatch
+from pipelines.ingest.base import FileContext, ParsedBatch, Rule, personal_text_rule
 from pipelines.ingest.jsonlines import (
     DecodedBatch,
     Lines,
@@ -29,6 +29,8 @@ from pipelines.ingest.jsonlines import (
     text_series,
     timestamp_column,
 )
+from pipelines.ingest.reasons import BAD_TIMESTAMP, MISSING_FIELD, NOT_ALLOWED_VALUE, OUT_OF_RANGE, WRONG_TYPE
+from pipelines.lib.pii_scan import flag_personal_text
 
 FIELDS = (
     "event_id",
@@ -67,10 +69,12 @@ COLUMNS: dict[str, pl.DataType] = {
     "visits": pl.Int64(),  # in-person visits, on completed events
     "promised_days": pl.Int64(),  # promised processing days, on accepted events
     "rating": pl.Int64(),  # 1–5, on rated events
-    "extra_columns": pl.String(),  # unknown keys as JSON (ID- and phone-shaped values pseudonymised), or null
+    "extra_columns": pl.String(),  # the names of unknown keys as a JSON list (never their values), or null
 }
 
 TEXT_FIELDS = ("event_type", "item_code", "item_name", "department", "channel", "applicant_type")
+# Texts no closed rule constrains, stored as delivered: scanned for phones and resident IDs.
+FREE_TEXT = ("event_id", "case_id", "item_code", "item_name", "department")
 KINDS = {  # how the fast path reads each field (see jsonlines.split_plain)
     **dict.fromkeys(("event_id", "case_id", *TEXT_FIELDS), "text"),
     "occurred_at": "str",
@@ -85,28 +89,45 @@ _INT_RULES = {  # field → (lowest allowed, highest allowed or None, wording)
 }
 
 
-def _rules() -> list[tuple[pl.Expr, pl.Expr | str]]:
-    rules: list[tuple[pl.Expr, pl.Expr | str]] = []
+def _rules() -> list[Rule]:
+    rules: list[Rule] = [personal_text_rule()]
     for name in ("event_id", "case_id"):
         bad = pl.col(f"__bad_{name}")
-        rules.append((bad.is_not_null(), pl.format(f"{name} must be a string or an integer, got {{}}", bad)))
+        rules.append(
+            Rule(bad.is_not_null(), WRONG_TYPE, pl.format(f"{name} must be a string or an integer, got {{}}", bad), bad)
+        )
     for name in REQUIRED:
-        rules.append((pl.col(name).is_null() & pl.col(f"__bad_{name}").is_null(), f"missing {name}"))
+        rules.append(
+            Rule(
+                pl.col(name).is_null() & pl.col(f"__bad_{name}").is_null(),
+                MISSING_FIELD,
+                f"missing {name}",
+                pl.lit(name),
+            )
+        )
+    bad_time = pl.col("__bad_occurred_at")
     rules.append(
-        (
-            pl.col("__bad_occurred_at").is_not_null(),
-            pl.format("unparseable occurred_at {} (expected ISO 8601)", pl.col("__bad_occurred_at")),
+        Rule(
+            bad_time.is_not_null(),
+            BAD_TIMESTAMP,
+            pl.format("unparseable occurred_at {} (expected ISO 8601)", bad_time),
+            bad_time,
         )
     )
     for name, allowed in (("event_type", EVENT_TYPES), ("channel", CHANNELS), ("applicant_type", APPLICANT_TYPES)):
-        rules.append((not_in(name, allowed), pl.format(f"unknown {name} '{{}}'", cut(name))))
+        rules.append(
+            Rule(not_in(name, allowed), NOT_ALLOWED_VALUE, pl.format(f"unknown {name} '{{}}'", cut(name)), cut(name))
+        )
     for name, (low, high, wording) in _INT_RULES.items():
         value, bad = pl.col(name), pl.col(f"__bad_{name}")
         out_of_range = value < low if high is None else (value < low) | (value > high)
+        shown = pl.coalesce(bad, value.cast(pl.String))
         rules.append(
-            (
+            Rule(
                 bad.is_not_null() | out_of_range,
-                pl.format(f"{name} must be {wording}, got {{}}", pl.coalesce(bad, value.cast(pl.String))),
+                pl.when(bad.is_not_null()).then(pl.lit(WRONG_TYPE)).otherwise(pl.lit(OUT_OF_RANGE)),
+                pl.format(f"{name} must be {wording}, got {{}}", shown),
+                shown,
             )
         )
     return rules
@@ -140,10 +161,11 @@ class GovServicesParser:
             plain_frame=lambda plain: self._plain_frame(plain, ctx, cache),
             decoded_frame=lambda decoded: self._decoded_frame(decoded, ctx, cache),
         )
-        valid, quarantined = apply_rules(frame, _rules())
+        valid, quarantined = apply_rules(flag_personal_text(frame, FREE_TEXT), _rules())
         valid = valid.select([*COLUMNS, "source_row", "source_sheet"])
         return ParsedBatch(
-            valid=valid, quarantined=quarantine_rows(quarantined, decoded, PERSONAL_FIELDS, ctx.pseudonymise)
+            valid=valid,
+            quarantined=quarantine_rows(quarantined, decoded, PERSONAL_FIELDS, ctx.pseudonymise, known=FIELDS),
         )
 
     @staticmethod

@@ -11,6 +11,7 @@ rows. Typing and the rules are then column-wise polars.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import gzip
 import json
@@ -26,11 +27,25 @@ from typing import IO, Any
 
 import polars as pl
 
-from pipelines.ingest.base import QUARANTINE_COLUMNS, FileRejected, split_by_rules
+from pipelines.ingest.base import QUARANTINE_COLUMNS, FileRejected, Rule, open_regular, split_by_rules
+from pipelines.ingest.limits import limits, ratio_exceeded, size
+from pipelines.ingest.reasons import (
+    BAD_ENCODING,
+    BAD_JSON,
+    COMPRESSION_RATIO,
+    CORRUPT_FILE,
+    EMPTY_FILE,
+    LINE_TOO_LONG,
+    TOO_LARGE,
+)
+from pipelines.lib import pii_scan
 from pipelines.lib.pseudonymise import Pseudonymiser
 from pipelines.lib.timeparse import try_parse_iso
 
 BATCH_LINES = 100_000
+# A batch also ends past this many bytes of text, so lines near the line cap cannot make one batch huge (100 000
+# lines of 1 MiB would be 100 GB); typical lines (~300 bytes) never reach it before BATCH_LINES.
+BATCH_BYTES = 64 << 20
 _CHUNK_BYTES = 1 << 20
 _GZIP_MAGIC = b"\x1f\x8b"
 _BOM = "\ufeff"
@@ -56,10 +71,14 @@ except ImportError:  # pragma: no cover - exercised only where orjson is absent
 # --------------------------------------------------------------------------------------------- reading lines
 
 
-def _open(path: Path) -> IO[bytes]:
-    if path.name.lower().endswith(".gz"):
-        return gzip.open(path, "rb")
-    return open(path, "rb")
+@contextlib.contextmanager
+def _open(path: Path) -> Iterator[IO[bytes]]:
+    with open_regular(path) as handle:
+        if path.name.lower().endswith(".gz"):
+            with gzip.GzipFile(fileobj=handle, mode="rb") as unzipped:
+                yield unzipped  # type: ignore[misc]
+        else:
+            yield handle
 
 
 _READ_ERRORS = (OSError, EOFError, zlib.error)  # gzip.BadGzipFile is an OSError
@@ -68,35 +87,44 @@ _READ_ERRORS = (OSError, EOFError, zlib.error)  # gzip.BadGzipFile is an OSError
 def _unreadable(path: Path, err: BaseException) -> FileRejected:
     if path.name.lower().endswith(".gz"):
         return FileRejected(
-            f"the gzip file is truncated or corrupt ({type(err).__name__}: {err}); re-deliver the complete file"
+            f"the gzip file is truncated or corrupt ({type(err).__name__}: {err}); re-deliver the complete file",
+            CORRUPT_FILE,
+            type(err).__name__,
         )
-    return FileRejected(f"the file cannot be read ({type(err).__name__}: {err}); re-deliver it")
+    return FileRejected(f"the file cannot be read ({type(err).__name__}: {err}); re-deliver it", CORRUPT_FILE)
 
 
 def _refuse_gzip_named_jsonl(path: Path) -> None:
     if path.name.lower().endswith(".gz"):
         return
-    with open(path, "rb") as handle:
+    with open_regular(path) as handle:
         if handle.read(2) == _GZIP_MAGIC:
             raise FileRejected(
-                "the file is gzip-compressed but named .jsonl; rename it to .jsonl.gz and deliver it again"
+                "the file is gzip-compressed but named .jsonl; rename it to .jsonl.gz and deliver it again",
+                CORRUPT_FILE,
+                "gzip named .jsonl",
             )
 
 
 def _not_utf8(err: UnicodeDecodeError, data: bytes, first_line: int, *, last: bool) -> FileRejected:
     if last and err.end == len(data) and "unexpected end" in err.reason:
         return FileRejected(
-            "the file is not valid UTF-8 (it ends inside a multi-byte character); re-deliver it complete"
+            "the file is not valid UTF-8 (it ends inside a multi-byte character); re-deliver it complete",
+            BAD_ENCODING,
         )
     line = first_line + data[: max(err.start, 0)].count(b"\n")
     return FileRejected(
         f"the file is not valid UTF-8 (undecodable bytes near line {line}); the contract requires "
-        "UTF-8 JSON Lines: re-export it as UTF-8 and deliver it again"
+        "UTF-8 JSON Lines: re-export it as UTF-8 and deliver it again",
+        BAD_ENCODING,
+        f"line {line}",
     )
 
 
 def _empty() -> FileRejected:
-    return FileRejected("the file is empty (no JSON lines); the source system should re-deliver it with its records")
+    return FileRejected(
+        "the file is empty (no JSON lines); the source system should re-deliver it with its records", EMPTY_FILE
+    )
 
 
 # Exactly the characters Python's str.isspace() accepts (tests/ingest/test_jsonlines.py holds the two equal): a line
@@ -106,7 +134,8 @@ LINE_SCHEMA = {"source_row": pl.Int64(), "line": pl.String()}
 
 
 def iter_line_frames(path: Path, batch_lines: int | None = None) -> Iterator[pl.DataFrame]:
-    """Batches of at most `batch_lines` (default `BATCH_LINES`, read at call time) non-blank lines, as frames of
+    """Batches of at most `batch_lines` (default `BATCH_LINES`, read at call time) non-blank lines and about
+    `BATCH_BYTES` of text (plus one read chunk), as frames of
     `source_row` (1-based line number; blank lines are counted, not rows) and `line` (the text without its break).
 
     Lines are split on LF only (a JSON string may hold U+2028 and the like); a leading UTF-8 BOM is dropped. The
@@ -126,6 +155,9 @@ def iter_line_frames(path: Path, batch_lines: int | None = None) -> Iterator[pl.
             while pending.height >= batch_lines:
                 yield pending.head(batch_lines)
                 pending = pending.slice(batch_lines)
+            if pending.height and pending.estimated_size() > BATCH_BYTES:  # long lines: fewer of them a batch
+                yield pending
+                pending = pending.clear()
     except _READ_ERRORS as err:
         raise _unreadable(path, err) from err
     if not seen_any:
@@ -150,14 +182,25 @@ def _iter_line_chunks(path: Path) -> Iterator[pl.DataFrame]:
     """
     pending = b""
     first = 1
+    caps = limits()
+    on_disk = path.stat().st_size
+    gzipped = path.name.lower().endswith(".gz")
+    total = 0
     with _open(path) as handle:
         while True:
             chunk = handle.read(_CHUNK_BYTES * 8)
+            total += len(chunk)
+            if gzipped:
+                _check_expansion(total, on_disk, caps.decompressed_bytes, caps.compression_ratio)
             data = pending + chunk
             end = data.rfind(b"\n") if chunk else len(data)
             if end < 0:
                 pending = data
+                if len(pending) > caps.line_bytes:
+                    raise _line_too_long(first, caps.line_bytes)
                 continue
+            if len(data) - end - 1 > caps.line_bytes:
+                raise _line_too_long(first + data.count(b"\n", 0, end) + 1, caps.line_bytes)
             pending = data[end + 1 :]
             delivered = raw = data[:end]
             if first == 1 and raw.startswith(_BOM_BYTES):
@@ -167,6 +210,9 @@ def _iter_line_chunks(path: Path) -> Iterator[pl.DataFrame]:
                 raw = raw[:-1] if raw.endswith(b"\r") else raw
             if raw or chunk:
                 lines = _utf8_lines(raw, delivered, first, last=not chunk)
+                too_long = (lines.str.len_bytes() > caps.line_bytes).arg_true()
+                if too_long.len():
+                    raise _line_too_long(first + too_long[0], caps.line_bytes)
                 numbered = pl.DataFrame(
                     [pl.int_range(first, first + lines.len(), dtype=pl.Int64, eager=True).alias("source_row"), lines]
                 )
@@ -177,6 +223,33 @@ def _iter_line_chunks(path: Path) -> Iterator[pl.DataFrame]:
 
 
 _BOM_BYTES = _BOM.encode("utf-8")
+
+
+def _check_expansion(total: int, on_disk: int, cap: int, ratio: float) -> None:
+    """Reject a gzip file whose content grows past the size cap or the ratio cap (a gzip bomb), while streaming:
+    nothing past one chunk is ever held."""
+    if total > cap:
+        raise FileRejected(
+            f"the gzip file expands beyond {size(cap)} (INNOSTAT_MAX_DECOMPRESSED_BYTES); split it into smaller files",
+            TOO_LARGE,
+            f"> {size(cap)} uncompressed",
+        )
+    if ratio_exceeded(total, on_disk, ratio):
+        raise FileRejected(
+            f"the gzip file expands more than {ratio:g} times ({size(on_disk)} → over {size(total)}; "
+            "INNOSTAT_MAX_COMPRESSION_RATIO): a gzip bomb or a file of filler, not event data",
+            COMPRESSION_RATIO,
+            f"> {total / max(on_disk, 1):.0f}×",
+        )
+
+
+def _line_too_long(line: int, cap: int) -> FileRejected:
+    return FileRejected(
+        f"line {line} is longer than {size(cap)} (INNOSTAT_MAX_LINE_BYTES): no event is that long; re-deliver the "
+        "file with one JSON object per line",
+        LINE_TOO_LONG,
+        f"line {line}",
+    )
 
 
 def _utf8_lines(raw: bytes, delivered: bytes, first_line: int, *, last: bool) -> pl.Series:
@@ -201,10 +274,10 @@ class DecodedBatch:
     """The objects of one batch, as delivered, column by column; lines that are no object are already rejected."""
 
     values: dict[str, list[Any]]  # known field → delivered values (None when absent)
-    extra_columns: list[str | None]  # unknown keys as scrubbed JSON, or None
+    extra_columns: list[str | None]  # the names of unknown keys as a JSON list (never their values), or None
     source_row: list[int]
     lines: dict[int, str]  # line number → text of the decoded lines, to rebuild the raw of a quarantined row
-    rejected: list[tuple[int, str, str]] = field(default_factory=list)  # (line, reason, scrubbed raw)
+    rejected: list[tuple[int, str, str | None, str]] = field(default_factory=list)  # (line, reason, detail, raw)
     batch: pl.DataFrame | None = None  # every line of the batch (LINE_SCHEMA), when some took the fast path
 
     def texts(self, rows: list[int]) -> dict[int, str]:
@@ -235,32 +308,45 @@ def line_pairs(batch: Lines) -> list[tuple[int, str]]:
 def decode_batch(
     batch: list[tuple[int, str]], known: tuple[str, ...], personal: tuple[str, ...], pseudonymise: Pseudonymiser
 ) -> DecodedBatch:
-    """Parse every line; split the objects into per-field lists and their unknown keys into `extra_columns`."""
+    """Parse every line; split the objects into per-field lists and the names of their unknown keys into
+    `extra_columns` (the contract's allow-list: what it does not name is not stored, only its name, for the
+    audit)."""
     known_set = frozenset(known)
     objects: list[dict] = []
     rows: list[int] = []
     extras: list[str | None] = []
-    rejected: list[tuple[int, str, str]] = []
+    rejected: list[tuple[int, str, str | None, str]] = []
     for number, line in batch:
         try:
             obj = _loads(line)
         except _JSON_ERRORS as err:
-            rejected.append((number, f"invalid JSON ({err})", pseudonymise.scrub_unparseable(line, personal)))
+            rejected.append(
+                (number, f"invalid JSON ({err})", "invalid JSON", _scrub_line(line, personal, pseudonymise))
+            )
             continue
         if type(obj) is not dict:
-            rejected.append(
-                (number, f"not a JSON object (got {_json_type(obj)})", pseudonymise.scrub_unparseable(line, personal))
-            )
+            got = _json_type(obj)
+            reason = f"not a JSON object (got {got})"
+            rejected.append((number, reason, got, _scrub_line(line, personal, pseudonymise)))
             continue
         objects.append(obj)
         rows.append(number)
         if known_set.issuperset(obj):
             extras.append(None)
         else:
-            extra = {k: v for k, v in obj.items() if k not in known_set}
-            extras.append(json.dumps(scrub_value(extra, personal, pseudonymise), ensure_ascii=False))
+            extras.append(extra_names([k for k in obj if k not in known_set], pseudonymise))
     values = {name: list(map(dict.get, objects, repeat(name))) for name in known}
     return DecodedBatch(values, extras, rows, dict(batch), rejected)
+
+
+def extra_names(names: list[str], pseudonymise: Pseudonymiser) -> str:
+    """The names of what the contract does not name, as a JSON list (a name holding a number is scrubbed)."""
+    return json.dumps([pii_scan.scrub(pseudonymise.scrub_text(n, ()), pseudonymise) for n in names], ensure_ascii=False)
+
+
+def _scrub_line(line: str, personal: tuple[str, ...], pseudonymise: Pseudonymiser) -> str:
+    """A line that is no JSON object: every Chinese run, ID-, credit-code- and phone-shaped value pseudonymised."""
+    return pii_scan.scrub(pseudonymise.scrub_unparseable(line, personal), pseudonymise)
 
 
 def frame_of_batch(
@@ -307,15 +393,28 @@ def scrub_value(value: Any, personal: tuple[str, ...], pseudonymise: Pseudonymis
 
 
 def raw_of_line(
-    line: str, personal: tuple[str, ...], pseudonymise: Pseudonymiser, prepare: Callable[[dict], dict] | None = None
+    line: str,
+    personal: tuple[str, ...],
+    pseudonymise: Pseudonymiser,
+    prepare: Callable[[dict], dict] | None = None,
+    known: tuple[str, ...] | None = None,
 ) -> str:
-    """The quarantine `raw` of a parsed line: the object with every personal field pseudonymised.
+    """The quarantine `raw` of a parsed line: the object with every personal field pseudonymised, any other value
+    holding a phone or an ID scrubbed (`pii_scan.scrub_value`), and of the keys outside `known` only the names
+    (in `extra_columns`).
 
     `prepare` is the feed's own protection (coarsened coordinates) applied before the scrub."""
     obj = _loads(line)
     if prepare is not None:
         obj = prepare(obj)
-    return json.dumps(scrub_value(obj, personal, pseudonymise), ensure_ascii=False)
+    if known is not None and not frozenset(known).issuperset(obj):
+        extra = [k for k in obj if k not in known]
+        obj = {k: v for k, v in obj.items() if k in known}
+        obj["extra_columns"] = json.loads(extra_names(extra, pseudonymise))
+    # Values beside the personal keys that hold a number first (whole when a name may stand beside it), then the
+    # personal keys by name and what is merely shaped like an ID or a phone.
+    scrubbed = {k: v if k in personal else pii_scan.scrub_value(v, pseudonymise) for k, v in obj.items()}
+    return json.dumps(scrub_value(scrubbed, personal, pseudonymise), ensure_ascii=False)
 
 
 def _json_type(value: Any) -> str:
@@ -659,13 +758,14 @@ def not_in(column: str, allowed: Iterable[str]) -> pl.Expr:
     return pl.col(column).is_not_null() & ~pl.col(column).is_in(list(allowed))
 
 
-def apply_rules(frame: pl.DataFrame, rules: list[tuple[pl.Expr, pl.Expr | str]]) -> tuple[pl.DataFrame, pl.DataFrame]:
+def apply_rules(frame: pl.DataFrame, rules: list[Rule]) -> tuple[pl.DataFrame, pl.DataFrame]:
     """`split_by_rules`, run only on the rows that break at least one rule.
 
     Building every reason for every row costs more than the whole rest of a batch; the few suspects get the full
-    treatment, the clean rows just pass. Returns (valid rows, quarantine rows with source_row and reason).
+    treatment, the clean rows just pass. Returns (valid rows, quarantine rows with source_row, reason, code and
+    detail).
     """
-    suspect = pl.any_horizontal([bad.fill_null(False) for bad, _ in rules]).alias("__suspect")
+    suspect = pl.any_horizontal([rule.bad.fill_null(False) for rule in rules]).alias("__suspect")
     tagged = frame.with_columns(suspect)
     clean = tagged.filter(~pl.col("__suspect")).drop("__suspect")
     still_valid, quarantined = split_by_rules(
@@ -682,24 +782,36 @@ def quarantine_rows(
     personal: tuple[str, ...],
     pseudonymise: Pseudonymiser,
     prepare: Callable[[dict], dict] | None = None,
+    known: tuple[str, ...] | None = None,
 ) -> pl.DataFrame:
     """Rule-quarantined rows (raw rebuilt from the line, scrubbed) plus the lines that were not objects.
 
-    Reasons go through the same ID/phone scrub: a personal value in the wrong field must not leak via a reason.
+    Reasons and details go through the same ID/phone scrub: a personal value in the wrong field must not leak via a
+    reason.
     """
     rows = quarantined["source_row"].to_list()
     reasons = quarantined["reason"].to_list()
+    codes = quarantined["reason_code"].to_list()
+    details = quarantined["reason_detail"].to_list()
     texts = decoded.texts(rows)
-    raws = [raw_of_line(texts[n], personal, pseudonymise, prepare) for n in rows]
-    for number, reason, raw in decoded.rejected:
+    raws = [raw_of_line(texts[n], personal, pseudonymise, prepare, known) for n in rows]
+    for number, reason, detail, raw in decoded.rejected:
         rows.append(number)
         reasons.append(reason)
+        codes.append(BAD_JSON)
+        details.append(detail)
         raws.append(raw)
+
+    def safe(text: str | None) -> str | None:
+        return None if text is None else pii_scan.scrub(pseudonymise.scrub_text(text, ()), pseudonymise)
+
     frame = pl.DataFrame(
         {
             "source_row": rows,
             "source_sheet": [None] * len(rows),
-            "reason": [pseudonymise.scrub_text(r, ()) for r in reasons],
+            "reason": [safe(r) for r in reasons],
+            "reason_code": codes,
+            "reason_detail": [safe(d) for d in details],
             "raw": raws,
         },
         schema=QUARANTINE_COLUMNS,

@@ -37,9 +37,19 @@ from pathlib import Path
 import polars as pl
 from stdnum.cn import uscc
 
-from pipelines.ingest.base import FileContext, ParsedBatch, split_by_rules
-from pipelines.ingest.tabular import ragged_to_quarantine, read_tabular
+from pipelines.ingest.base import FileContext, ParsedBatch, Rule, personal_text_rule, split_by_rules
+from pipelines.ingest.reasons import (
+    BAD_NUMBER,
+    BAD_TIMESTAMP,
+    MISSING_FIELD,
+    NEGATIVE_NUMBER,
+    NOT_ALLOWED_VALUE,
+    UNKNOWN_REGION,
+    code,
+)
+from pipelines.ingest.tabular import read_tabular
 from pipelines.lib.numbers import SPACES, canonical_decimal, decimal_to_float, parse_decimal, strip_spaces
+from pipelines.lib.pii_scan import flag_personal_text
 from pipelines.lib.timeparse import SHANGHAI
 
 HEADER = [
@@ -79,6 +89,8 @@ TEXTS = {
     "高新技术企业证书编号": "ht_certificate_no",
     "更正原填报编号": "amends_filing_id",
 }
+# Texts no closed rule constrains, stored as delivered: scanned for phones and resident IDs.
+FREE_TEXT = ("填报编号", "企业名称", "更正原填报编号")
 INDUSTRIES = ("输变电", "大数据", "金融商贸", "健康文旅", "其他")
 MIN_YEAR = 2000
 
@@ -99,7 +111,7 @@ COLUMNS: dict[str, pl.DataType] = {
     "submitted_at": pl.Datetime("us"),  # 填报时间, naive Asia/Shanghai
     "amends_filing_id": pl.String(),  # 更正原填报编号, null unless the filing amends another
     "content_hash": pl.String(),  # sha256 of the 15 parsed values: equal hash = the same filing
-    "extra_columns": pl.String(),
+    "extra_columns": pl.String(),  # the names of extra columns as a JSON list (never their values), or null
 }
 
 KNOWN_KEY = "rd_filings.known_content_hashes"  # run_state: 填报编号 → content_hash of its first delivery
@@ -133,53 +145,69 @@ class RdFilingsParser:
         # Read every sheet first: a file rejected halfway must not leave its filings in the known set.
         sheets = list(read_tabular(ctx.path, HEADER))
         known = known_filings(ctx)
-        for frame, ragged in sheets:
+        for frame, rejected in sheets:
             valid, quarantined = self.split(frame, ctx.regions.street_codes)
             valid, conflicts, skipped = _against_known(valid, known)
             ctx.run_state[SKIPPED_KEY] = ctx.run_state.get(SKIPPED_KEY, 0) + skipped
-            parts = [quarantined, conflicts]
-            if ragged:
-                parts.append(ragged_to_quarantine(ragged))
+            parts = [quarantined, conflicts, rejected]
             yield ParsedBatch(valid=_finish(valid), quarantined=pl.concat(parts).sort("source_row"))
 
     def split(self, frame: pl.DataFrame, street_codes: frozenset[str]) -> tuple[pl.DataFrame, pl.DataFrame]:
         """All-text rows → rows passing every row rule (still with helper columns) and quarantine rows."""
-        work = _normalise(frame)
+        work = flag_personal_text(_normalise(frame), FREE_TEXT)
         year_max = current_year()
         credit = pl.col("_credit_code")
         well_formed_credit = credit.str.contains(_CREDIT_CODE_SHAPE)
-        rules: list[tuple[pl.Expr, pl.Expr | str]] = [
-            (pl.col("_filing_id") == "", "empty 填报编号"),
-            (
+        street, industry = pl.col("_street_code"), pl.col("_industry")
+        certificate, submitted = pl.col("_ht_certificate_no"), pl.col("_submitted_text")
+        rules: list[Rule] = [
+            personal_text_rule(),
+            Rule(pl.col("_filing_id") == "", MISSING_FIELD, "empty 填报编号", pl.lit("填报编号")),
+            Rule(
                 ~well_formed_credit,
+                code("bad_credit_code"),
                 pl.format("统一社会信用代码 '{}' is not 18 characters of the GB 32100-2015 alphabet", credit),
+                credit,
             ),
-            (
+            Rule(
                 well_formed_credit & ~pl.col("_credit_check_ok"),
+                code("bad_credit_code"),
                 pl.format("统一社会信用代码 '{}' has a wrong check digit", credit),
+                credit,
             ),
-            (
-                ~pl.col("_street_code").is_in(list(street_codes)),
-                pl.format("所属街道代码 '{}' is not a 12-digit street code in regions.csv", pl.col("_street_code")),
+            Rule(
+                ~street.is_in(list(street_codes)),
+                UNKNOWN_REGION,
+                pl.format("所属街道代码 '{}' is not a 12-digit street code in regions.csv", street),
+                street,
             ),
-            (~pl.col("_industry").is_in(list(INDUSTRIES)), pl.format("unknown 所属产业 '{}'", pl.col("_industry"))),
-            (
+            Rule(
+                ~industry.is_in(list(INDUSTRIES)),
+                NOT_ALLOWED_VALUE,
+                pl.format("unknown 所属产业 '{}'", industry),
+                industry,
+            ),
+            Rule(
                 pl.col("_year").is_null() | ~pl.col("_year").is_between(MIN_YEAR, year_max),
+                code("bad_year"),
                 pl.format(f"年度 '{{}}' is not a year from {MIN_YEAR} to {year_max}", pl.col("_year_text")),
+                pl.col("_year_text"),
             ),
-            *[(pl.col(f"_why_{en}").is_not_null(), pl.col(f"_why_{en}")) for en in NUMBERS.values()],
-            (
-                (pl.col("_ht_certificate_no") != "") & ~pl.col("_ht_certificate_no").str.contains(_CERTIFICATE),
-                pl.format(
-                    "高新技术企业证书编号 '{}' is neither empty nor GR followed by 12 digits",
-                    pl.col("_ht_certificate_no"),
-                ),
+            *[
+                Rule(pl.col(f"_why_{en}").is_not_null(), pl.col(f"_code_{en}"), pl.col(f"_why_{en}"), pl.col(zh))
+                for zh, en in NUMBERS.items()
+            ],
+            Rule(
+                (certificate != "") & ~certificate.str.contains(_CERTIFICATE),
+                code("bad_certificate"),
+                pl.format("高新技术企业证书编号 '{}' is neither empty nor GR followed by 12 digits", certificate),
+                certificate,
             ),
-            (
+            Rule(
                 pl.col("_submitted_at").is_null(),
-                pl.format(
-                    "填报时间 '{}' is not a valid YYYY-MM-DD HH:MM:SS or YYYY/MM/DD HH:MM", pl.col("_submitted_text")
-                ),
+                BAD_TIMESTAMP,
+                pl.format("填报时间 '{}' is not a valid YYYY-MM-DD HH:MM:SS or YYYY/MM/DD HH:MM", submitted),
+                submitted,
             ),
         ]
         return split_by_rules(work, rules, [*HEADER, "extra_columns"])
@@ -196,9 +224,10 @@ def _normalise(frame: pl.DataFrame) -> pl.DataFrame:
     moments = {t: _parse_timestamp(t) for t in work["_submitted_text"].unique().to_list()}
     numbers: list[pl.Series] = []
     for zh, en in [*MONEY.items(), *COUNTS.items()]:
-        values, reasons = _numbers(work[zh].to_list(), zh, whole=zh in COUNTS)
+        values, reasons, codes = _numbers(work[zh].to_list(), zh, whole=zh in COUNTS)
         numbers.append(pl.Series(f"_{en}", values, dtype=pl.Int64 if zh in COUNTS else pl.Float64))
         numbers.append(pl.Series(f"_why_{en}", reasons, dtype=pl.String))
+        numbers.append(pl.Series(f"_code_{en}", codes, dtype=pl.String))
     return work.with_columns(
         pl.col("_credit_code")
         .replace_strict(credit_ok, default=False, return_dtype=pl.Boolean)
@@ -231,18 +260,21 @@ def _parse_timestamp(text: str) -> datetime | None:
     return None
 
 
-def _numbers(texts: list[str], label: str, *, whole: bool) -> tuple[list, list[str | None]]:
-    """Parsed values and, per row, the reason it is not a valid non-negative amount (None when it is)."""
+def _numbers(texts: list[str], label: str, *, whole: bool) -> tuple[list, list[str | None], list[str | None]]:
+    """Parsed values and, per row, the reason it is not a valid non-negative amount and its code (None when it
+    is)."""
     values: list = []
     reasons: list[str | None] = []
+    codes: list[str | None] = []
     for raw in texts:
         text = raw.strip(SPACES)
         number = parse_decimal(text)
         value = reason = None
+        why = BAD_NUMBER
         if number is None:
             reason = f"{label} '{text}' is not a number"
         elif number < 0:
-            reason = f"negative {label} '{text}'"
+            reason, why = f"negative {label} '{text}'", NEGATIVE_NUMBER
         elif whole and number != number.to_integral_value():
             reason = f"{label} '{text}' is not a whole number"
         elif whole:
@@ -255,7 +287,8 @@ def _numbers(texts: list[str], label: str, *, whole: bool) -> tuple[list, list[s
                 reason = f"{label} '{text}' is too large"
         values.append(value)
         reasons.append(reason)
-    return values, reasons
+        codes.append(why if reason is not None else None)
+    return values, reasons, codes
 
 
 def content_hash(row: dict) -> str:
@@ -325,9 +358,8 @@ def _against_known(valid: pl.DataFrame, known: dict[str, str]) -> tuple[pl.DataF
         "填报编号 '{}' already delivered with different content (conflict; the first delivery stays current)",
         pl.col("_filing_id"),
     )
-    kept, conflicts = split_by_rules(
-        tagged, [(pl.col("_verdict") == "conflict", conflict_reason)], [*HEADER, "extra_columns"]
-    )
+    conflict = Rule(pl.col("_verdict") == "conflict", code("filing_conflict"), conflict_reason, pl.col("_filing_id"))
+    kept, conflicts = split_by_rules(tagged, [conflict], [*HEADER, "extra_columns"])
     skipped = verdicts.count("redelivery")
     return kept.filter(pl.col("_verdict") == "new"), conflicts, skipped
 

@@ -15,11 +15,14 @@ from collections.abc import Iterator
 
 import polars as pl
 
-from pipelines.ingest.base import FileContext, ParsedBatch, split_by_rules
-from pipelines.ingest.tabular import ragged_to_quarantine, read_tabular
+from pipelines.ingest.base import FileContext, ParsedBatch, Rule, personal_text_rule, split_by_rules
+from pipelines.ingest.reasons import BAD_TIMESTAMP, MISSING_FIELD, NOT_ALLOWED_VALUE, UNKNOWN_REGION
+from pipelines.ingest.tabular import read_tabular
 from pipelines.lib.numbers import strip_spaces
+from pipelines.lib.pii_scan import flag_personal_text
 
 HEADER = ["camera_id", "street_code", "installed_on", "status_date", "online"]
+FREE_TEXT = ("camera_id",)  # the one text no closed rule constrains: scanned for phones and resident IDs
 
 COLUMNS: dict[str, pl.DataType] = {
     "camera_id": pl.String(),
@@ -27,7 +30,7 @@ COLUMNS: dict[str, pl.DataType] = {
     "installed_on": pl.Date(),  # null when not delivered
     "status_date": pl.Date(),  # the day the snapshot describes
     "is_online": pl.Boolean(),
-    "extra_columns": pl.String(),
+    "extra_columns": pl.String(),  # the names of extra columns as a JSON list (never their values), or null
 }
 
 _DATE_SHAPE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"  # ASCII digits, two-digit month and day
@@ -43,10 +46,9 @@ class SecurityCamerasParser:
     row_groups_by = None
 
     def parse(self, ctx: FileContext) -> Iterator[ParsedBatch]:
-        for frame, ragged in read_tabular(ctx.path, HEADER):
+        for frame, rejected in read_tabular(ctx.path, HEADER):
             valid, quarantined = self.split(frame, ctx.regions.street_codes)
-            if ragged:
-                quarantined = pl.concat([quarantined, ragged_to_quarantine(ragged)])
+            quarantined = pl.concat([quarantined, rejected])
             yield ParsedBatch(valid=_finish(valid), quarantined=quarantined.sort("source_row"))
 
     def split(self, frame: pl.DataFrame, street_codes: frozenset[str]) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -55,24 +57,34 @@ class SecurityCamerasParser:
             _date(pl.col("_installed_on")).alias("_installed_date"),
             _date(pl.col("_status_date")).alias("_status_day"),
         )
+        work = flag_personal_text(work, FREE_TEXT)
         street = pl.col("_street_code")
-        rules: list[tuple[pl.Expr, pl.Expr | str]] = [
-            (pl.col("_camera_id") == "", "empty camera_id"),
-            (
+        rules: list[Rule] = [
+            personal_text_rule(),
+            Rule(pl.col("_camera_id") == "", MISSING_FIELD, "empty camera_id", pl.lit("camera_id")),
+            Rule(
                 ~street.is_in(list(street_codes)),
+                UNKNOWN_REGION,
                 pl.format("street_code '{}' is not a 12-digit street code in regions.csv", street),
+                street,
             ),
-            (
+            Rule(
                 pl.col("_status_day").is_null(),
+                BAD_TIMESTAMP,
                 pl.format("status_date '{}' is not a valid YYYY-MM-DD date", pl.col("_status_date")),
+                pl.col("_status_date"),
             ),
-            (
+            Rule(
                 (pl.col("_installed_on") != "") & pl.col("_installed_date").is_null(),
+                BAD_TIMESTAMP,
                 pl.format("installed_on '{}' is neither empty nor a valid YYYY-MM-DD date", pl.col("_installed_on")),
+                pl.col("_installed_on"),
             ),
-            (
+            Rule(
                 ~pl.col("_online").is_in(["0", "1"]),
+                NOT_ALLOWED_VALUE,
                 pl.format("online '{}' is not 0 or 1", pl.col("_online")),
+                pl.col("_online"),
             ),
         ]
         return split_by_rules(work, rules, [*HEADER, "extra_columns"])

@@ -14,7 +14,7 @@ from typing import Any
 import polars as pl
 from stdnum.cn import ric
 
-from pipelines.ingest.base import FileContext, ParsedBatch
+from pipelines.ingest.base import FileContext, ParsedBatch, Rule, personal_text_rule
 from pipelines.ingest.jsonlines import (
     DecodedBatch,
     Lines,
@@ -33,6 +33,8 @@ from pipelines.ingest.jsonlines import (
     text_series,
     timestamp_column,
 )
+from pipelines.ingest.reasons import BAD_TIMESTAMP, MISSING_FIELD, NOT_ALLOWED_VALUE, UNKNOWN_REGION, WRONG_TYPE
+from pipelines.lib.pii_scan import flag_personal_text
 
 FIELDS = (
     "incident_id",
@@ -54,6 +56,7 @@ TIMESTAMPS = ("received_at", "dispatched_at", "arrived_at", "closed_at")
 CATEGORIES = ("theft", "fraud", "traffic", "dispute", "fire", "violence", "other")
 SOURCES = ("call_110", "app", "camera", "patrol")
 COORDINATE_DECIMALS = 3
+FREE_TEXT = ("incident_id",)  # the one text no closed rule constrains: scanned for phones and resident IDs
 KINDS = {  # how the fast path reads each field (see jsonlines.split_plain)
     "incident_id": "text",
     **dict.fromkeys(TIMESTAMPS, "str"),
@@ -77,7 +80,7 @@ COLUMNS: dict[str, pl.DataType] = {
     "reporter_phone_pseudonym": pl.String(),
     "reporter_id_number_pseudonym": pl.String(),
     "is_reporter_id_valid": pl.Boolean(),  # GB 11643-1999 structure and check digit; null when no ID was given
-    "extra_columns": pl.String(),  # unknown keys as JSON (ID- and phone-shaped values pseudonymised), or null
+    "extra_columns": pl.String(),  # the names of unknown keys as a JSON list (never their values), or null
 }
 
 
@@ -124,29 +127,51 @@ def _coarsen_record(record: dict) -> dict:
     return {k: coarsen(v) if k in ("lat", "lon") else v for k, v in record.items()}
 
 
-def _rules(street_codes: frozenset[str]) -> list[tuple[pl.Expr, pl.Expr | str]]:
+def _rules(street_codes: frozenset[str]) -> list[Rule]:
     bad_id = pl.col("__bad_incident_id")
-    rules: list[tuple[pl.Expr, pl.Expr | str]] = [
-        (bad_id.is_not_null(), pl.format("incident_id must be a string or an integer, got {}", bad_id)),
-        (pl.col("incident_id").is_null() & bad_id.is_null(), "missing incident_id"),
-        (pl.col("received_at").is_null() & pl.col("__bad_received_at").is_null(), "missing received_at"),
+    rules: list[Rule] = [
+        personal_text_rule(),
+        Rule(
+            bad_id.is_not_null(),
+            WRONG_TYPE,
+            pl.format("incident_id must be a string or an integer, got {}", bad_id),
+            bad_id,
+        ),
+        Rule(
+            pl.col("incident_id").is_null() & bad_id.is_null(),
+            MISSING_FIELD,
+            "missing incident_id",
+            pl.lit("incident_id"),
+        ),
+        Rule(
+            pl.col("received_at").is_null() & pl.col("__bad_received_at").is_null(),
+            MISSING_FIELD,
+            "missing received_at",
+            pl.lit("received_at"),
+        ),
     ]
     for name in TIMESTAMPS:
         bad = pl.col(f"__bad_{name}")
-        rules.append((bad.is_not_null(), pl.format(f"unparseable {name} {{}} (expected ISO 8601)", bad)))
+        rules.append(
+            Rule(bad.is_not_null(), BAD_TIMESTAMP, pl.format(f"unparseable {name} {{}} (expected ISO 8601)", bad), bad)
+        )
     for name, allowed in (("category", CATEGORIES), ("source", SOURCES)):
-        rules.append((pl.col(name).is_null(), f"missing {name}"))
-        rules.append((not_in(name, allowed), pl.format(f"unknown {name} '{{}}'", cut(name))))
-    rules.append((pl.col("street_code").is_null(), "missing street_code"))
+        rules.append(Rule(pl.col(name).is_null(), MISSING_FIELD, f"missing {name}", pl.lit(name)))
+        rules.append(
+            Rule(not_in(name, allowed), NOT_ALLOWED_VALUE, pl.format(f"unknown {name} '{{}}'", cut(name)), cut(name))
+        )
+    rules.append(Rule(pl.col("street_code").is_null(), MISSING_FIELD, "missing street_code", pl.lit("street_code")))
     rules.append(
-        (
+        Rule(
             not_in("street_code", sorted(street_codes)),
+            UNKNOWN_REGION,
             pl.format("unknown street_code '{}' (not a 12-digit street or town in regions.csv)", cut("street_code")),
+            cut("street_code"),
         )
     )
     for name in ("lat", "lon"):
         bad = pl.col(f"__bad_{name}")
-        rules.append((bad.is_not_null(), pl.format(f"{name} must be a number, got {{}}", bad)))
+        rules.append(Rule(bad.is_not_null(), WRONG_TYPE, pl.format(f"{name} must be a number, got {{}}", bad), bad))
     return rules
 
 
@@ -177,11 +202,11 @@ class SecurityIncidentsParser:
             plain_frame=lambda plain: self._plain_frame(plain, ctx, cache),
             decoded_frame=lambda decoded: self._decoded_frame(decoded, ctx, cache),
         )
-        valid, quarantined = apply_rules(frame, rules)
+        valid, quarantined = apply_rules(flag_personal_text(frame, FREE_TEXT), rules)
         return ParsedBatch(
             valid=valid.select([*COLUMNS, "source_row", "source_sheet"]),
             quarantined=quarantine_rows(
-                quarantined, decoded, PERSONAL_FIELDS, ctx.pseudonymise, prepare=_coarsen_record
+                quarantined, decoded, PERSONAL_FIELDS, ctx.pseudonymise, prepare=_coarsen_record, known=FIELDS
             ),
         )
 

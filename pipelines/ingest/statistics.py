@@ -20,8 +20,16 @@ from decimal import Decimal
 
 import polars as pl
 
-from pipelines.ingest.base import FileContext, ParsedBatch, split_by_rules
-from pipelines.ingest.tabular import ragged_to_quarantine, read_tabular
+from pipelines.ingest.base import FileContext, ParsedBatch, Rule, personal_text_rule, split_by_rules
+from pipelines.ingest.reasons import (
+    BAD_NUMBER,
+    MISSING_FIELD,
+    NEGATIVE_NUMBER,
+    NOT_ALLOWED_VALUE,
+    UNKNOWN_REGION,
+    code,
+)
+from pipelines.ingest.tabular import read_tabular
 from pipelines.lib.numbers import (
     MISSING_MARKS,
     decimal_to_float,
@@ -32,9 +40,12 @@ from pipelines.lib.numbers import (
     strip_spaces,
 )
 from pipelines.lib.periods import parse_period
+from pipelines.lib.pii_scan import flag_personal_text
 from pipelines.lib.units import lookup_indicator, lookup_unit
 
 HEADER = ["地区代码", "指标名称", "计量单位", "统计期", "数值", "数据状态"]
+# Delivered texts stored as they came, which no closed rule constrains: scanned for phones and resident IDs.
+FREE_TEXT = ("指标名称",)
 STATUSES = ("快报", "初步核实", "最终核实")
 DEFAULT_STATUS = "快报"  # the contract: an empty 数据状态 means a flash estimate
 
@@ -52,7 +63,7 @@ COLUMNS: dict[str, pl.DataType] = {
     "value": pl.Float64(),  # in base units; null when delivered as "not available"
     "unit": pl.String(),  # yuan, persons, count
     "status": pl.String(),  # 快报, 初步核实, 最终核实
-    "extra_columns": pl.String(),
+    "extra_columns": pl.String(),  # the names of extra columns as a JSON list (never their values), or null
 }
 
 
@@ -66,59 +77,84 @@ class StatisticsParser:
     row_groups_by = None
 
     def parse(self, ctx: FileContext) -> Iterator[ParsedBatch]:
-        for frame, ragged in read_tabular(ctx.path, HEADER):
+        for frame, rejected in read_tabular(ctx.path, HEADER):
             valid, quarantined = self.split(frame, ctx.regions.codes)
-            if ragged:
-                quarantined = pl.concat([quarantined, ragged_to_quarantine(ragged)])
+            quarantined = pl.concat([quarantined, rejected])
             yield ParsedBatch(valid=valid, quarantined=quarantined.sort("source_row"))
 
     def split(self, frame: pl.DataFrame, region_codes: frozenset[str]) -> tuple[pl.DataFrame, pl.DataFrame]:
         """All-text rows (contract header names) → typed valid rows and quarantine rows."""
-        work = _normalise(frame)
+        work = flag_personal_text(_normalise(frame), FREE_TEXT)
         region, name, unit = pl.col("_region"), pl.col("_name"), pl.col("_unit")
         value_text = pl.col("_value_text")
         known_unit = pl.col("_unit_kind").is_not_null()
-        rules: list[tuple[pl.Expr, pl.Expr | str]] = [
-            (region == "", "empty 地区代码"),
-            (
+        value_shown = value_text.str.slice(0, 60)
+        rules: list[Rule] = [
+            personal_text_rule(),
+            Rule(region == "", MISSING_FIELD, "empty 地区代码", pl.lit("地区代码")),
+            Rule(
                 (region != "") & ~region.is_in(list(region_codes)),
+                UNKNOWN_REGION,
                 pl.format("unknown 地区代码 '{}'", region),
+                region,
             ),
-            (pl.col("_indicator_code").is_null(), pl.format("unknown 指标名称 '{}'", name)),
-            (~known_unit, pl.format("unknown 计量单位 '{}'", unit)),
-            (
+            Rule(
+                pl.col("_indicator_code").is_null(),
+                code("unknown_indicator"),
+                pl.format("unknown 指标名称 '{}'", name),
+                name,
+            ),
+            Rule(~known_unit, code("unknown_unit"), pl.format("unknown 计量单位 '{}'", unit), unit),
+            Rule(
                 pl.col("_unit_kind") == "ratio",
+                code("unit_mismatch"),
                 pl.format("计量单位 '{}' fits no statistics indicator (none is a ratio)", unit),
+                unit,
             ),
-            (
+            Rule(
                 known_unit
                 & (pl.col("_unit_kind") != "ratio")
                 & pl.col("_indicator_unit_kind").is_not_null()
                 & (pl.col("_unit_kind") != pl.col("_indicator_unit_kind")),
+                code("unit_mismatch"),
                 pl.format(
                     "计量单位 '{}' does not fit 指标名称 '{}' (a {} indicator)",
                     unit,
                     name,
                     pl.col("_indicator_unit_kind"),
                 ),
+                pl.format("{} / {}", unit, name),
             ),
-            (
+            Rule(
                 pl.col("_period").is_null(),
+                code("bad_period"),
                 pl.format("invalid 统计期 '{}' (expected " + PERIOD_FORMS + ")", pl.col("_period_text")),
+                pl.col("_period_text"),
             ),
-            (
+            Rule(
                 is_negative_text(value_text),
+                NEGATIVE_NUMBER,
                 pl.format("negative 数值 '{}' (every statistics indicator is a non-negative quantity)", value_text),
+                value_shown,
             ),
-            (
+            Rule(
                 ~is_missing_mark(value_text) & ~is_decimal_text(value_text),
+                BAD_NUMBER,
                 pl.format("数值 '{}' is not a number", value_text),
+                value_shown,
             ),
-            (
+            Rule(
                 is_decimal_text(value_text) & ~is_negative_text(value_text) & known_unit & pl.col("value").is_null(),
+                BAD_NUMBER,
                 pl.format("数值 '{}' is too large", value_text),
+                value_shown,
             ),
-            (~pl.col("status").is_in(list(STATUSES)), pl.format("unknown 数据状态 '{}'", pl.col("_status_text"))),
+            Rule(
+                ~pl.col("status").is_in(list(STATUSES)),
+                NOT_ALLOWED_VALUE,
+                pl.format("unknown 数据状态 '{}'", pl.col("_status_text")),
+                pl.col("_status_text"),
+            ),
         ]
         valid, quarantined = split_by_rules(work, rules, [*HEADER, "extra_columns"])
         return _finish(valid, self.columns), quarantined

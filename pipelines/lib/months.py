@@ -84,12 +84,13 @@ def _plans_dir(settings: Settings) -> Path:
 
 
 def ledger_hashes(raw_dir: Path) -> set[str]:
-    """Content hashes of every committed ledger entry, of every table (loaded or rejected)."""
+    """Content hashes of every committed ledger entry, of every table (loaded or rejected). A duplicate's row
+    (`<table>-<hash>.dup-<path key>.parquet`) adds nothing to build, so it is not an entry to publish."""
     folder = raw_dir / "ingest_ledger"
     if not folder.is_dir():
         return set()
     # `<table>-<hash>.parquet`: table names have no '-', hashes are hex
-    return {p.stem.rsplit("-", 1)[1] for p in folder.glob("*-*.parquet")}
+    return {p.stem.rsplit("-", 1)[1] for p in folder.glob("*-*.parquet") if ".dup-" not in p.name}
 
 
 def published_ledger(settings: Settings) -> set[str] | None:

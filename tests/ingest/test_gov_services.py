@@ -234,11 +234,22 @@ def test_repeated_event_ids_are_all_kept(tmp_path: Path) -> None:
     assert valid["event_id"].to_list() == ["e-9"] * 3 and valid["source_row"].to_list() == [1, 2, 3]
 
 
-def test_unknown_keys_are_kept_scrubbed(tmp_path: Path) -> None:
-    record = {**GOOD, "operator": "窗口3", "contact": {"mobile": "13912345678"}}
-    valid, _ = parse(write_jsonl(tmp_path / "e.jsonl", [record]), tmp_path)
-    extra = json.loads(valid["extra_columns"].item())
-    assert extra == {"operator": "窗口3", "contact": {"mobile": PSEUDONYMISE("13912345678")}}
+def test_unknown_keys_keep_their_names_not_their_values(tmp_path: Path) -> None:
+    record = {
+        **GOOD,
+        "operator": "窗口3",
+        "witness_name": "王小明",
+        "报警人姓名": "李四",
+        "contact": {"mobile": "13912345678"},
+    }
+    bad = {**record, "event_type": "teleported"}
+    valid, quarantined = parse(write_jsonl(tmp_path / "e.jsonl", [record, bad]), tmp_path)
+    assert json.loads(valid["extra_columns"].item()) == ["operator", "witness_name", "报警人姓名", "contact"]
+    stored = valid.write_json() + quarantined.write_json()
+    for value in ("窗口3", "王小明", "李四", "13912345678", PSEUDONYMISE("13912345678")):
+        assert value not in stored
+    raw = json.loads(quarantined["raw"].item())
+    assert raw["extra_columns"] == ["operator", "witness_name", "报警人姓名", "contact"]
 
 
 def test_personal_values_never_leave_in_clear(tmp_path: Path) -> None:

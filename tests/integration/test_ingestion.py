@@ -95,14 +95,46 @@ def test_a_second_run_over_the_same_landing_zone_changes_nothing(ingested):
     assert _raw_fingerprint(settings) == before
 
 
-def test_the_ledger_records_every_distinct_file_once(ingested):
+def test_the_ledger_records_every_landed_file_once(ingested):
     settings, manifest, _ = ingested
-    ledger = _raw_query(settings, "select feed, file_hash, status from read_parquet('RAW/ingest_ledger/*.parquet')")
-    hashes = [(feed, digest) for feed, digest, _ in ledger]
-    assert len(hashes) == len(set(hashes))
-    assert all(status == "loaded" for _, _, status in ledger)
-    distinct_files = sum(manifest["files"].values()) - len(manifest["duplicate_files"])
-    assert len(ledger) == distinct_files
+    ledger = _raw_query(
+        settings,
+        "select feed, source_file, file_hash, status, duplicate_of, reason_code, rows_loaded, rows_quarantined "
+        "from read_parquet('RAW/ingest_ledger/*.parquet')",
+    )
+    assert len(ledger) == sum(manifest["files"].values()), "every landed file gets one ledger row"
+    assert len({(feed, source) for feed, source, *_ in ledger}) == len(ledger)
+    loaded = [row for row in ledger if row[3] == "loaded"]
+    duplicates = [row for row in ledger if row[3] == "duplicate"]
+    assert len(loaded) + len(duplicates) == len(ledger)
+    assert len({(feed, digest) for feed, _, digest, *_ in loaded}) == len(loaded)
+    assert len(duplicates) == len(manifest["duplicate_files"])
+    originals = {(feed, digest): source for feed, source, digest, *_ in loaded}
+    for feed, source, digest, _, duplicate_of, code, rows_loaded, rows_quarantined in duplicates:
+        assert duplicate_of == originals[(feed, digest)] != source
+        assert (code, rows_loaded, rows_quarantined) == ("duplicate_file", 0, 0)
+
+
+def test_a_copy_landing_later_is_recorded_once_as_a_duplicate(ingested, tmp_path):
+    settings_src, _, _ = ingested
+    landing = copy_landing(settings_src.landing, tmp_path / "landing")
+    settings = Settings.resolve(landing, tmp_path / "wh" / "innostat.duckdb")
+    assert _materialize(settings).success
+    original = sorted((landing / "statistics").glob("*.csv"))[0]
+    (landing / "statistics" / "resent").mkdir()
+    copy = landing / "statistics" / "resent" / original.name
+    copy.write_bytes(original.read_bytes())
+    before = _raw_fingerprint(settings)
+    for _ in range(2):  # the second run finds it recorded: nothing changes
+        assert _materialize(settings).success
+    added = set(_raw_fingerprint(settings)) - set(before)
+    assert len(added) == 1 and next(iter(added)).startswith("ingest_ledger/statistics-")
+    rows = _raw_query(
+        settings,
+        "select status, duplicate_of, rows_loaded from read_parquet('RAW/ingest_ledger/*.parquet') "
+        f"where source_file = 'statistics/resent/{original.name}'",
+    )
+    assert rows == [("duplicate", f"statistics/{original.name}", 0)]
 
 
 def test_no_personal_value_is_stored_in_clear(ingested):
@@ -127,9 +159,16 @@ def test_no_personal_value_is_stored_in_clear(ingested):
     assert not any(value.encode() in blob for value in pii if len(value) >= 6)
 
 
-def test_bad_files_are_rejected_in_the_ledger_and_the_rest_still_loads(ingested, tmp_path):
+def test_bad_files_are_rejected_in_the_ledger_and_the_rest_still_loads(ingested, tmp_path, monkeypatch):
     settings_src, _, _ = ingested
     landing = copy_landing(settings_src.landing, tmp_path / "landing")
+    outside = tmp_path / "outside.jsonl"  # fake personal data, reachable only through a link
+    outside.write_text('{"incident_id":"X","reporter_name":"秘密李四","reporter_phone":"13877776666"}\n')
+    (landing / "security" / "incidents" / "x.jsonl").symlink_to(outside)
+    with gzip.open(landing / "gov_services" / "bomb.jsonl.gz", "wb") as bomb:
+        for _ in range(8):
+            bomb.write(b"\0" * (1 << 20))
+    monkeypatch.setenv("INNOSTAT_MAX_DECOMPRESSED_BYTES", str(4 << 20))
     good = gzip.compress(
         b'{"event_id":"x1","case_id":"c1","event_type":"submitted","occurred_at":"2021-05-03T09:00:00+08:00"}\n' * 50
     )
@@ -151,10 +190,20 @@ def test_bad_files_are_rejected_in_the_ledger_and_the_rest_still_loads(ingested,
     )
     assert set(rejected) == {
         "gov_services/truncated.jsonl.gz",
+        "gov_services/bomb.jsonl.gz",
+        "security/incidents/x.jsonl",
         "statistics/empty.csv",
         "statistics/wrong_header.csv",
         "rd_filings/corrupt.xlsx",
     }
+    codes = dict(
+        _raw_query(settings, "select source_file, reason_code from read_parquet('RAW/ingest_ledger/*.parquet')")
+    )
+    assert codes["security/incidents/x.jsonl"] == "not_regular_file"
+    assert codes["gov_services/bomb.jsonl.gz"] == "too_large"
+    assert codes["statistics/empty.csv"] == "empty_file" and codes["statistics/wrong_header.csv"] == "wrong_header"
+    stored = "".join(str(row) for row in _raw_query(settings, "select * from read_parquet('RAW/quarantine/*.parquet')"))
+    assert "秘密李四" not in stored and "13877776666" not in stored
     assert "empty" in rejected["statistics/empty.csv"]
     assert "header" in rejected["statistics/wrong_header.csv"]
     (late,) = _raw_query(

@@ -41,6 +41,22 @@ def test_run_publishes_the_quarantine_with_exact_counts(published):
     assert not settings.build_path.exists()  # the working file became the published one
 
 
+def test_the_quarantine_and_the_ledger_group_by_reason_code_with_chinese_labels(published):
+    settings, manifest, _ = published
+    groups = rows(
+        settings.warehouse,
+        "select reason_code, reason_label, count(*) from marts.quarantine group by all order by all",
+    )
+    seed = rows(settings.warehouse, "select code, label_zh from reference.quarantine_reasons")
+    assert {(code, label) for code, label, _ in groups} <= set(seed)
+    assert sum(n for *_, n in groups) == sum(manifest["quarantine_expected"].values())
+    (distinct_reasons,) = rows(settings.warehouse, "select count(distinct reason) from marts.quarantine")[0]
+    assert len(groups) < distinct_reasons  # the codes summarise: the reasons name each bad value
+    ledger = rows(settings.warehouse, "select status, count(*) from marts.ingest_ledger group by all")
+    assert sum(n for _, n in ledger) == sum(manifest["files"].values())
+    assert dict(ledger).get("duplicate", 0) == len(manifest["duplicate_files"])
+
+
 def test_raw_tables_are_visible_in_the_published_file(published):
     settings, _, _ = published
     for table in (*FEEDS, "ingest_ledger", "quarantine"):

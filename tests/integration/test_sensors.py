@@ -48,8 +48,11 @@ def test_new_files_request_one_run_and_ingested_files_none(landing_settings):
     ingest_table("statistics", settings.landing, settings.raw_dir, Pseudonymiser(b"k"))
     assert isinstance(_tick(settings), dg.SkipReason)
 
-    # the same bytes under another name add nothing, so no run either
+    # the same bytes under another name add nothing, but get their ledger row (a duplicate): one run, then none
     shutil.copy2(settings.landing / "statistics" / "a.csv", settings.landing / "statistics" / "a_again.csv")
+    assert isinstance(_tick(settings), dg.RunRequest)
+    report = ingest_table("statistics", settings.landing, settings.raw_dir, Pseudonymiser(b"k"))
+    assert (report.files_duplicate, report.rows_loaded) == (1, 0)
     assert isinstance(_tick(settings), dg.SkipReason)
 
 
