@@ -459,7 +459,8 @@ def ingest_summary(raw_dir: Path, run_id: str) -> list[str]:
             rows = con.execute(
                 """select split_part(parse_filename(filename, true), '-', 1) as raw_table, count(*),
                           coalesce(sum(rows_loaded), 0), coalesce(sum(rows_quarantined), 0),
-                          count(*) filter (where status = 'rejected')
+                          count(*) filter (where status = 'rejected'),
+                          count(*) filter (where status = 'duplicate')
                    from read_parquet(?, filename = true, union_by_name = true)
                    where run_id = ?
                    group by all order by raw_table""",
@@ -472,7 +473,8 @@ def ingest_summary(raw_dir: Path, run_id: str) -> list[str]:
     return [
         f"ingested {table}: {files} file(s), {loaded:,} rows loaded, {quarantined:,} quarantined"
         + (f", {rejected} file(s) rejected whole (marts.ingest_ledger says why)" if rejected else "")
-        for table, files, loaded, quarantined, rejected in rows
+        + (f", {duplicates} re-sent copy(ies) of files already in (nothing added)" if duplicates else "")
+        for table, files, loaded, quarantined, rejected, duplicates in rows
     ]
 
 
