@@ -214,7 +214,8 @@ def _keep_previous(settings: Settings) -> Path | None:
     _remove(tmp)
     _remove(settings.spare_path)  # a reader that holds the old spare keeps its file
     if settings.previous_path.exists():
-        os.link(settings.previous_path, settings.spare_path)  # the next run's copy starts from it
+        with contextlib.suppress(OSError):  # no hard links here: no spare, the next run copies the whole file
+            os.link(settings.previous_path, settings.spare_path)  # the next run's copy starts from it
     try:
         os.link(settings.warehouse, tmp)  # same inode: costs nothing, survives the replace below
     except OSError:
