@@ -18,7 +18,6 @@ from pipelines.lib.environment import export_settings
 from pipelines.lib.pseudonymise import Pseudonymiser, load_key
 from pipelines.lib.run_lock import describe, die_with_parent, warehouse_lock
 from pipelines.lib.settings import Settings
-from pipelines.lib.warehouse import clean_failed_build
 
 
 class WarehouseResource(dg.ConfigurableResource):
@@ -42,8 +41,8 @@ class WarehouseResource(dg.ConfigurableResource):
 @dg.resource(required_resource_keys={"warehouse"})
 def run_lock(context: dg.InitResourceContext):
     """The warehouse's run lock (lib/run_lock.py), held for the whole of a build run: a second run, Dagster's or
-    `innostat run`, fails at its start with a message naming the holder. Taking the lock first removes what a
-    failed run left half-built. Inside `innostat run`, which holds the lock already, it only counts."""
+    `innostat run`, fails at its start with a message naming the holder. Inside `innostat run`, which holds the
+    lock already, it only counts. (What a failed build left is overwritten by the first dbt step's copy.)"""
     settings = context.resources.warehouse.settings
     run = context.run
     command = f"dagster run {run.run_id} ({run.job_name})" if run else "dagster"
@@ -52,10 +51,8 @@ def run_lock(context: dg.InitResourceContext):
         context.log.warning(f"the previous run ({describe(left)}) ended without releasing the lock; taking over")
 
     # Steps run in the run's one process (the jobs' in_process_executor), so this is once per run; a multiprocess
-    # run (assets materialised from the UI) takes it per step and keeps its own build (`keep_run`).
+    # run (assets materialised from the UI) takes it per step.
     with warehouse_lock(settings, command, on_takeover=taken_over) as held:
-        if held.depth == 1 and (removed := clean_failed_build(settings, keep_run=run.run_id if run else None)):
-            context.log.info(f"removed what a failed run left: {', '.join(removed)}")
         yield held
 
 

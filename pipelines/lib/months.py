@@ -195,7 +195,8 @@ def record_published_ledger(build_path: Path, hashes: set[str]) -> None:
     try:
         con.execute("create schema if not exists ops")
         con.execute(f"create or replace table {PUBLISHED_LEDGER_TABLE} (file_hash varchar primary key)")
-        con.executemany(f"insert into {PUBLISHED_LEDGER_TABLE} values (?)", [[h] for h in sorted(hashes)])
+        # one statement for any number (none, or the tens of thousands of a city's years of files)
+        con.execute(f"insert into {PUBLISHED_LEDGER_TABLE} select unnest(?::varchar[])", [sorted(hashes)])
     finally:
         con.close()
 

@@ -4,7 +4,8 @@
 a POSIX record lock (`fcntl.lockf`): the kernel releases it when the holder's process ends, however it ends, and
 a child process never inherits it. The file names the holder (pid, host, command, start), so a second run can say
 who is in the way. A holder that ended without releasing (killed, out of memory) left its record: the next run
-takes the lock over, says so, and removes what the dead run left half-built (`lib/warehouse.clean_failed_build`).
+takes the lock over and says so; `innostat run` then removes what the dead run left half-built
+(`lib/warehouse.clean_failed_build`), and a Dagster build writes its copy over it.
 
 A process the run starts to write the build (dbt) is started with `die_with_parent`: killing the run kills it
 too, so no dbt keeps writing a build file after the run that owns it is gone.

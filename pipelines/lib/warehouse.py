@@ -123,9 +123,22 @@ def copy_published(settings: Settings, destination: Path) -> Path:
     return destination
 
 
+def _spill(settings: Settings) -> Path:
+    return settings.state_dir / "build.duckdb.tmp"  # DuckDB's temp_directory beside the build file
+
+
+def _remove_spill(settings: Settings) -> bool:
+    if not _spill(settings).is_dir():
+        return False
+    shutil.rmtree(_spill(settings), ignore_errors=True)
+    return True
+
+
 def prepare_build(settings: Settings) -> Path:
-    """Start the working file from the published one (so a partial build keeps the other tables)."""
+    """Start the working file from the published one (so a partial build keeps the other tables); a failed
+    build's file is overwritten and its spill files removed."""
     settings.state_dir.mkdir(parents=True, exist_ok=True)
+    _remove_spill(settings)
     build = settings.build_path
     if settings.warehouse.exists():
         copy_published(settings, build)
@@ -183,26 +196,21 @@ def _checkpoint(path: Path) -> None:
 BUILD_LEFTOVERS = ("build.duckdb", "build.duckdb.wal", "build.run_id", ".previous.duckdb.tmp", ".rollback.duckdb.tmp")
 
 
-def clean_failed_build(settings: Settings, keep_run: str | None = None) -> list[str]:
+def clean_failed_build(settings: Settings) -> list[str]:
     """Remove what an earlier run that did not publish left behind (its working build, DuckDB's spill folder,
     temporary publish links); returns their names. Called by a run holding the warehouse's run lock, before it
     starts: a disk that filled during dbt is then freed by the next run, not by hand. The staged copy and the
-    spare stay: they are the next copy's head start, and never a published file that someone reads. The build
-    of `keep_run` stays (a Dagster run whose steps each take the lock in a process of their own)."""
-    marker = _build_marker(settings)
-    if keep_run is not None and marker.exists() and marker.read_text(encoding="utf-8") == keep_run:
-        return []
+    spare stay: they are the next copy's head start, and never a published file that someone reads. (A Dagster
+    build needs no call: its first dbt step's `prepare_build` writes the copy over the failed build.)"""
     removed = []
     for name in BUILD_LEFTOVERS:
         path = settings.state_dir / name
         if path.exists():
             _remove(path)
-            if name != marker.name:  # the marker alone outlives a published build: nothing failed
+            if name != _build_marker(settings).name:  # it alone outlives a published build: nothing failed
                 removed.append(name)
-    spill = settings.state_dir / "build.duckdb.tmp"  # DuckDB's temp_directory beside the build file
-    if spill.is_dir():
-        shutil.rmtree(spill, ignore_errors=True)
-        removed.append(spill.name)
+    if _remove_spill(settings):
+        removed.append(_spill(settings).name)
     return removed
 
 
@@ -215,7 +223,8 @@ def _keep_previous(settings: Settings) -> Path | None:
     _remove(tmp)
     _remove(settings.spare_path)  # a reader that holds the old spare keeps its file
     if settings.previous_path.exists():
-        os.link(settings.previous_path, settings.spare_path)  # the next run's copy starts from it
+        with contextlib.suppress(OSError):  # no hard links here: no spare, the next run copies the whole file
+            os.link(settings.previous_path, settings.spare_path)  # the next run's copy starts from it
     try:
         os.link(settings.warehouse, tmp)  # same inode: costs nothing, survives the replace below
     except OSError:

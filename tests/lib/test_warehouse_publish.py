@@ -260,12 +260,13 @@ def test_clean_failed_build_frees_what_a_failed_run_left(settings):
     assert _value(settings.warehouse) == 1 and clean_failed_build(settings) == []
 
 
-def test_clean_failed_build_keeps_the_build_of_the_run_that_asks(settings):
-    from pipelines.lib.warehouse import ensure_build_prepared
-
+def test_a_new_build_overwrites_a_failed_one_and_its_spill_files(settings):
+    """The Dagster path: its first dbt step's copy replaces what a failed build (a full disk) left."""
     _write_build(settings, 1)
     publish(settings)
-    ensure_build_prepared(settings, "run-7")  # a step of run-7 prepared it; the next step takes the lock again
-    assert clean_failed_build(settings, keep_run="run-7") == []
-    assert settings.build_path.exists()
-    assert "build.duckdb" in clean_failed_build(settings, keep_run="run-8")
+    _write_build(settings, 2)  # failed, never published
+    spill = settings.state_dir / "build.duckdb.tmp"
+    spill.mkdir()
+    (spill / "duckdb_temp_storage-0.tmp").write_bytes(b"x" * 1000)
+    build = prepare_build(settings)
+    assert not spill.exists() and _value(build) == 1

@@ -79,10 +79,10 @@ def test_a_run_killed_during_dbt_leaves_no_dbt_and_the_next_run_takes_over(gener
     first = run(tmp_path, landing, warehouse, wait=False)
     try:
         deadline = time.monotonic() + 300
-        while not processes_on(warehouse, "dbt") and time.monotonic() < deadline:
+        while not (processes_on(warehouse, "dbt") and settings.build_path.exists()) and time.monotonic() < deadline:
             assert first.poll() is None, first.stdout.read()
             time.sleep(0.2)
-        assert processes_on(warehouse, "dbt"), "dbt never started"
+        assert processes_on(warehouse, "dbt"), "dbt never started"  # and it is writing the build file
         # meanwhile, a second run is refused, naming the first
         code, output = run(tmp_path, landing, warehouse)
         assert code == EXIT_BUSY and f"pid {first.pid}" in output and "innostat run" in output, output
