@@ -14,7 +14,8 @@ from pathlib import Path
 import duckdb
 import requests
 
-CHART = "研发经费投入强度：雁峰区与衡阳市、湖南省、全国"  # the overview: R&D intensity of Yanfeng beside its higher regions
+# the overview: R&D intensity of Yanfeng beside its higher regions
+CHART = "研发经费投入强度：雁峰区与衡阳市、湖南省、全国"
 
 
 def main() -> int:
@@ -26,7 +27,8 @@ def main() -> int:
     args = parser.parse_args()
 
     runs = requests.post(
-        f"{args.dagster}/graphql", json={"query": "{ runsOrError { ... on Runs { results { runId status } } } }"},
+        f"{args.dagster}/graphql",
+        json={"query": "{ runsOrError { ... on Runs { results { runId status } } } }"},
         timeout=60,
     )
     runs.raise_for_status()
@@ -63,11 +65,15 @@ def main() -> int:
     expected = {(period, region): value for period, region, value in published}
     wrong = {key: (value, expected.get(key)) for key, value in shown.items() if expected.get(key) != value}
     if not shown or wrong:
-        print(f"[check] chart {chart_id}: {len(shown)} values shown; differing from the warehouse: {wrong}",
-              file=sys.stderr)
+        print(
+            f"[check] chart {chart_id}: {len(shown)} values shown; differing from the warehouse: {wrong}",
+            file=sys.stderr,
+        )
         return 1
-    print(f"[check] Superset chart {chart_id} ({CHART}) returned {len(shown)} values through the API, "
-          "each equal to marts.indicator_values")
+    print(
+        f"[check] Superset chart {chart_id} ({CHART}) returned {len(shown)} values through the API, "
+        "each equal to marts.indicator_values"
+    )
     return 0
 
 
