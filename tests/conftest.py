@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
+from pathlib import Path
 
 import pytest
 
@@ -11,6 +14,21 @@ from pipelines.lib.settings import Settings
 
 apply_offline_defaults()
 TEST_PII_KEY = "test-key-not-for-production"
+_SESSION_HOME = pytest.StashKey[Path]()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """A DAGSTER_HOME of the session's own, set before any fixture: `innostat run` writes its runs into
+    $DAGSTER_HOME, and `make test` exports the project's .dagster_home. Each test gets its own below."""
+    home = Path(tempfile.mkdtemp(prefix="innostat-test-dagster-home-"))
+    config.stash[_SESSION_HOME] = home
+    os.environ["DAGSTER_HOME"] = str(home)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    home = config.stash.get(_SESSION_HOME, None)
+    if home is not None:
+        shutil.rmtree(home, ignore_errors=True)
 
 
 @pytest.fixture
