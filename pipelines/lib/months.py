@@ -24,7 +24,9 @@ def _span(con: duckdb.DuckDBPyConnection, files: list[str], column: str) -> tupl
 
 
 def touched_months(raw_dir: Path, run_id: str | None = None) -> tuple[str, str] | None:
-    """(first, last) month of the rows the given ingest run loaded, or of every raw row when run_id is None."""
+    """(first, last) month of the rows the given ingest run loaded. When run_id is None (a whole build), from
+    the first month of every raw row to the current month, or to a later one a row falls in: a whole build
+    builds every month, so its run covers every month partition (the Dagster UI then shows "N of N")."""
     con = duckdb.connect()
     spans = []
     try:
@@ -48,15 +50,16 @@ def touched_months(raw_dir: Path, run_id: str | None = None) -> tuple[str, str] 
         con.close()
     if not spans:
         return None
-    return min(s[0] for s in spans), max(s[1] for s in spans)
+    first, last = min(s[0] for s in spans), max(s[1] for s in spans)
+    return (first, max(last, current_month())) if run_id is None else (first, last)
 
 
 def current_month() -> str:
     return datetime.now(SHANGHAI).strftime("%Y-%m")
 
 
-def clamp(window: tuple[str, str], first: str = "2015-01") -> tuple[str, str]:
-    """Keep a window inside the partition definition (2015-01 to this month)."""
+def clamp(window: tuple[str, str], first: str) -> tuple[str, str]:
+    """The window's months that are month partitions (`first` to this month); the nearest partition when none is."""
     now = current_month()
-    low, high = max(window[0], first), min(window[1], now)
-    return (min(low, high), high)
+    high = max(min(window[1], now), first)
+    return (min(max(window[0], first), high), high)

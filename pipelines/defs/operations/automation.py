@@ -4,6 +4,7 @@ import dagster as dg
 import duckdb
 
 from pipelines.defs.jobs import build_and_publish, build_selection, ingest
+from pipelines.defs.partitions import WINDOW_END, WINDOW_START, monthly_partitions
 from pipelines.defs.resources import WarehouseResource
 from pipelines.lib.build_inputs import base_is_current
 from pipelines.lib.months import clamp, current_month, touched_months
@@ -12,9 +13,14 @@ RANGE_START, RANGE_END = "dagster/asset_partition_range_start", "dagster/asset_p
 
 
 def build_tags(window: tuple[str, str] | None) -> dict[str, str]:
-    """Run tags for a single-run build of a month range; with no month touched, the current month only."""
-    first, last = clamp(window) if window else (current_month(), current_month())
-    return {RANGE_START: first, RANGE_END: last}
+    """Run tags for a single-run build of a month range; with no month touched, the current month only.
+
+    The partition range is the window kept inside the month partitions this process knows (a code server loaded
+    before an older delivery came in starts later); the window itself travels in its own tags, and dbt rebuilds
+    all of it (`defs/transform/assets.dbt_monthly`)."""
+    window = window or (current_month(), current_month())
+    first, last = clamp(window, monthly_partitions.get_first_partition_key())
+    return {RANGE_START: first, RANGE_END: last, WINDOW_START: window[0], WINDOW_END: window[1]}
 
 
 def files_loaded_by(raw_dir, run_id: str) -> int:
