@@ -2,8 +2,9 @@
 `demo` and `backfill` show in the Dagster UI (`make dagster`) with their runs, materialisations and partitions.
 
 `dagster.yaml` beside this file is the template of `$DAGSTER_HOME/dagster.yaml`: copied there when the folder
-has none (also by `make dagster-home`), never over an operator's own file. Without DAGSTER_HOME the run is
-ephemeral, as before: nothing is kept.
+has none (also by `make dagster-home`), never over an operator's own file. `innostat` sets DAGSTER_HOME to the
+project's `.dagster_home/` when it is unset (`lib/environment.apply_offline_defaults`), the folder `make dagster`
+uses; set empty (`DAGSTER_HOME= innostat run`), the run is ephemeral, as before: nothing is kept.
 
 The CLI writes into the same SQLite storage as a running webserver and daemon (`make dagster`): SQLite allows
 one writer at a time, Dagster's SQLite storage waits for the lock, and the CLI's steps claim the `warehouse` pool

@@ -24,9 +24,7 @@ def _span(con: duckdb.DuckDBPyConnection, files: list[str], column: str) -> tupl
 
 
 def touched_months(raw_dir: Path, run_id: str | None = None) -> tuple[str, str] | None:
-    """(first, last) month of the rows the given ingest run loaded. When run_id is None (a whole build), from
-    the first month of every raw row to the current month, or to a later one a row falls in: a whole build
-    builds every month, so its run covers every month partition (the Dagster UI then shows "N of N")."""
+    """(first, last) month of the rows the given ingest run loaded, or of every raw row when run_id is None."""
     con = duckdb.connect()
     spans = []
     try:
@@ -50,16 +48,14 @@ def touched_months(raw_dir: Path, run_id: str | None = None) -> tuple[str, str] 
         con.close()
     if not spans:
         return None
-    first, last = min(s[0] for s in spans), max(s[1] for s in spans)
-    return (first, max(last, current_month())) if run_id is None else (first, last)
+    return min(s[0] for s in spans), max(s[1] for s in spans)
 
 
 def current_month() -> str:
     return datetime.now(SHANGHAI).strftime("%Y-%m")
 
 
-def clamp(window: tuple[str, str], first: str) -> tuple[str, str]:
-    """The window's months that are month partitions (`first` to this month); the nearest partition when none is."""
-    now = current_month()
-    high = max(min(window[1], now), first)
+def clamp(window: tuple[str, str], first: str, last: str) -> tuple[str, str]:
+    """The window's months that are month partitions (`first` to `last`); the nearest partition when none is."""
+    high = max(min(window[1], last), first)
     return (min(max(window[0], first), high), high)

@@ -15,11 +15,12 @@ RANGE_START, RANGE_END = "dagster/asset_partition_range_start", "dagster/asset_p
 def build_tags(window: tuple[str, str] | None) -> dict[str, str]:
     """Run tags for a single-run build of a month range; with no month touched, the current month only.
 
-    The partition range is the window kept inside the month partitions this process knows (a code server loaded
-    before an older delivery came in starts later); the window itself travels in its own tags, and dbt rebuilds
-    all of it (`defs/transform/assets.dbt_monthly`)."""
+    The partition range is the window kept inside the month partitions this process loaded (a code server that
+    loaded before an older or a newer month came in has fewer); the window itself travels in its own tags, and
+    dbt rebuilds all of it (`defs/transform/assets.dbt_monthly`)."""
     window = window or (current_month(), current_month())
-    first, last = clamp(window, monthly_partitions.get_first_partition_key())
+    partitions = (monthly_partitions.get_first_partition_key(), monthly_partitions.get_last_partition_key())
+    first, last = clamp(window, *partitions)
     return {RANGE_START: first, RANGE_END: last, WINDOW_START: window[0], WINDOW_END: window[1]}
 
 
