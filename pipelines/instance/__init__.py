@@ -41,10 +41,56 @@ def ensure_dagster_home(home: Path) -> Path:
     return home
 
 
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _executing_pid(instance: dg.DagsterInstance, run_id: str) -> int | None:
+    """The process that executes the run's steps, from its "Executing steps in process (pid: N)" event."""
+    pid = None
+    for entry in instance.all_logs(run_id, of_type=dg.DagsterEventType.ENGINE_EVENT):
+        value = entry.dagster_event.engine_event_data.metadata.get("pid")
+        if value is not None:
+            pid = int(value.value)
+    return pid
+
+
+def release_dead_runs(instance: dg.DagsterInstance) -> list[str]:
+    """Free the pool slots of runs whose process is gone, and mark those runs failed; returns their ids.
+
+    A run claims a slot of the `warehouse` pool for each step that writes DuckDB and frees it when the step ends.
+    A run killed outright (kill -9, the out-of-memory killer, a closed terminal) frees nothing and stays
+    "started", so every later run, from the CLI or the daemon, would wait for the slot for ever. Only for the
+    SQLite storage, which lives on this machine: a process id means nothing on another host."""
+    from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventLogStorage
+
+    storage = instance.event_log_storage
+    if not isinstance(storage, SqliteEventLogStorage) or not storage.supports_global_concurrency_limits:
+        return []
+    released = []
+    for run_id in sorted(storage.get_concurrency_run_ids()):
+        run = instance.get_run_by_id(run_id)
+        if run is not None and not run.is_finished:
+            pid = _executing_pid(instance, run_id)
+            if pid is None or _alive(pid):
+                continue
+            instance.report_run_failed(run, f"the process that ran it (pid {pid}) is gone; its pool slots are freed")
+        storage.free_concurrency_slots_for_run(run_id)
+        released.append(run_id)
+    return released
+
+
 @contextmanager
 def cli_instance() -> Iterator[dg.DagsterInstance]:
     """The instance of a command-line run: persistent under $DAGSTER_HOME (created from the template when
-    missing), else ephemeral. Runs executed in it show in the Dagster UI of the same DAGSTER_HOME."""
+    missing), else ephemeral. Runs executed in it show in the Dagster UI of the same DAGSTER_HOME. Pool slots
+    left by a run killed outright are freed first (`release_dead_runs`)."""
     home = dagster_home()
     if home is None:
         with dg.DagsterInstance.ephemeral() as instance:
@@ -53,4 +99,5 @@ def cli_instance() -> Iterator[dg.DagsterInstance]:
     ensure_dagster_home(home)
     os.environ["DAGSTER_HOME"] = str(home)  # absolute from now on, for Dagster's own lookups in this process
     with dg.DagsterInstance.get() as instance:
+        release_dead_runs(instance)
         yield instance
