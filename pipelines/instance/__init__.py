@@ -13,8 +13,11 @@ one writer at a time, Dagster's SQLite storage waits for the lock, and the CLI's
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+import sqlite3
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -86,6 +89,55 @@ def release_dead_runs(instance: dg.DagsterInstance) -> list[str]:
     return released
 
 
+class _KeptOpen(threading.Thread):
+    """One idle connection to each SQLite file of the instance while a command-line run writes into it.
+
+    Dagster's SQLite storage opens and closes a connection for every event it stores (a run stores one per
+    materialisation, check result and step: ~600 for a daily run). Closing the last connection to a database in
+    WAL mode checkpoints it and removes its log, with a sync to disk, for every event. A connection held open
+    elsewhere (this one) keeps that for the end: a run shard's file appears when its run starts, so the folder is
+    looked at twice a second. Idle connections hold no lock: the webserver and daemon read and write as before."""
+
+    def __init__(self, folder: Path) -> None:
+        super().__init__(name="innostat-sqlite-kept-open", daemon=True)
+        self.folder = folder
+        self.held: dict[Path, sqlite3.Connection] = {}
+        self.stopped = threading.Event()
+
+    def run(self) -> None:
+        while not self.stopped.is_set():
+            for path in [self.folder.parent / "runs.db", *self.folder.glob("*.db")]:
+                if path not in self.held and path.exists():
+                    with contextlib.suppress(sqlite3.Error):
+                        connection = sqlite3.connect(path, check_same_thread=False)
+                        connection.execute("select count(*) from sqlite_master").fetchone()  # joins the WAL
+                        self.held[path] = connection
+            self.stopped.wait(0.5)
+
+    def close(self) -> None:
+        self.stopped.set()
+        self.join(timeout=5)
+        for connection in self.held.values():
+            with contextlib.suppress(sqlite3.Error):
+                connection.close()
+
+
+@contextmanager
+def _sqlite_kept_open(instance: dg.DagsterInstance) -> Iterator[None]:
+    from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventLogStorage
+
+    folder = getattr(instance.event_log_storage, "_base_dir", None)  # where its run shards and index live
+    if not isinstance(instance.event_log_storage, SqliteEventLogStorage) or folder is None:
+        yield
+        return
+    kept = _KeptOpen(Path(folder))
+    kept.start()
+    try:
+        yield
+    finally:
+        kept.close()
+
+
 @contextmanager
 def cli_instance() -> Iterator[dg.DagsterInstance]:
     """The instance of a command-line run: persistent under $DAGSTER_HOME (created from the template when
@@ -98,6 +150,6 @@ def cli_instance() -> Iterator[dg.DagsterInstance]:
         return
     ensure_dagster_home(home)
     os.environ["DAGSTER_HOME"] = str(home)  # absolute from now on, for Dagster's own lookups in this process
-    with dg.DagsterInstance.get() as instance:
+    with dg.DagsterInstance.get() as instance, _sqlite_kept_open(instance):
         release_dead_runs(instance)
         yield instance
