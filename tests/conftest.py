@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
-from pathlib import Path
 
 import pytest
 
@@ -14,21 +11,14 @@ from pipelines.lib.settings import Settings
 
 apply_offline_defaults()
 TEST_PII_KEY = "test-key-not-for-production"
-_SESSION_HOME = pytest.StashKey[Path]()
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """A DAGSTER_HOME of the session's own, set before any fixture: `innostat run` writes its runs into
-    $DAGSTER_HOME, and `make test` exports the project's .dagster_home. Each test gets its own below."""
-    home = Path(tempfile.mkdtemp(prefix="innostat-test-dagster-home-"))
-    config.stash[_SESSION_HOME] = home
-    os.environ["DAGSTER_HOME"] = str(home)
-
-
-def pytest_unconfigure(config: pytest.Config) -> None:
-    home = config.stash.get(_SESSION_HOME, None)
-    if home is not None:
-        shutil.rmtree(home, ignore_errors=True)
+    """No Dagster instance on disk, from the start of the session (session fixtures run the CLI too):
+    `innostat run` records its runs in $DAGSTER_HOME, which `make test` sets to the project's .dagster_home.
+    Set empty, runs are ephemeral: nothing written, and no SQLite events to store (several seconds a run).
+    tests/browser/test_dagster_ui.py and tests/operations/test_instance.py use a DAGSTER_HOME of their own."""
+    os.environ["DAGSTER_HOME"] = ""
 
 
 @pytest.fixture
@@ -49,8 +39,7 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
     """Tests never touch the developer's own warehouse or Dagster instance."""
     for name in ("INNOSTAT_LANDING", "INNOSTAT_WAREHOUSE", "INNOSTAT_BUILD_PATH", "INNOSTAT_RAW_DIR", "INNOSTAT_DEMO"):
         monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster_home"))
-    os.makedirs(tmp_path / "dagster_home", exist_ok=True)
+    monkeypatch.setenv("DAGSTER_HOME", "")  # ephemeral runs (see pytest_configure)
 
 
 @pytest.fixture(scope="session")
