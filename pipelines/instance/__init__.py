@@ -103,11 +103,13 @@ class _KeptOpen(threading.Thread):
         self.folder = folder
         self.held: dict[Path, sqlite3.Connection] = {}
         self.stopped = threading.Event()
+        # the shards of earlier runs (one file a run, thousands in a year) are left alone
+        self.earlier = {path for path in folder.glob("*.db") if path.name != "index.db"}
 
     def run(self) -> None:
         while not self.stopped.is_set():
             for path in [self.folder.parent / "runs.db", *self.folder.glob("*.db")]:
-                if path not in self.held and path.exists():
+                if path not in self.held and path not in self.earlier and path.exists():
                     with contextlib.suppress(sqlite3.Error):
                         connection = sqlite3.connect(path, check_same_thread=False)
                         connection.execute("select count(*) from sqlite_master").fetchone()  # joins the WAL

@@ -55,3 +55,26 @@ def test_the_pool_slots_of_a_run_whose_process_is_gone_are_freed(tmp_path, monke
         assert instance.get_run_by_id(alive.run_id).status == dg.DagsterRunStatus.STARTED  # pid 1 lives
         assert instance.event_log_storage.get_concurrency_run_ids() == {alive.run_id}
         assert instance.event_log_storage.claim_concurrency_slot("warehouse", alive.run_id, "dbt_base").is_claimed
+
+
+def test_a_run_holds_its_own_sqlite_files_open_not_the_earlier_runs(tmp_path, monkeypatch) -> None:
+    import time
+
+    from pipelines.instance import _KeptOpen
+
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path))
+    with cli_instance() as instance:
+        earlier = create_run_for_test(instance, job_name="ingest")
+        instance.report_engine_event("earlier run", earlier)
+    folder = tmp_path / "history" / "runs"
+    kept = _KeptOpen(folder)
+    kept.start()
+    try:
+        with cli_instance() as instance:
+            run = create_run_for_test(instance, job_name="build_and_publish")
+            instance.report_engine_event("this run", run)
+            time.sleep(1.5)
+        held = {path.name for path in kept.held}
+    finally:
+        kept.close()
+    assert held == {"index.db", "runs.db", f"{run.run_id}.db"}
