@@ -88,8 +88,9 @@ sql: install ## a read-only SQL shell over the published warehouse ($$INNOSTAT_W
 	$(BIN)/innostat sql
 
 dagster: install dbt_project/target/manifest.json dagster-home ## start the Dagster webserver and daemon in the background
-	@$(BIN)/python -m pipelines.lib.services start dagster --log $(RUN_DIR)/dagster.log -- \
-		$(BIN)/dagster dev -m pipelines.definitions -h 127.0.0.1 -p $(DAGSTER_PORT)
+	@# `dg dev` (webserver + daemon) replaces `dagster dev`; VIRTUAL_ENV spares dg's warning about another venv
+	@VIRTUAL_ENV=$(CURDIR)/$(VENV) $(BIN)/python -m pipelines.lib.services start dagster --log $(RUN_DIR)/dagster.log -- \
+		$(BIN)/dg dev --no-check-yaml -h 127.0.0.1 -p $(DAGSTER_PORT)
 	@$(BIN)/python -m pipelines.lib.services wait dagster --url http://127.0.0.1:$(DAGSTER_PORT)/server_info
 
 superset-install: $(SUPERSET_VENV)/.installed ## create the Superset environment from superset/uv.lock

@@ -414,16 +414,15 @@ def _exclusive(settings: Settings, command: str, body, clean: bool = True) -> in
 
 
 def _run(args: RunOptions, settings: Settings, started: float, timings: _Timings) -> int:
-    import dagster as dg
-
     from pipelines.defs.jobs import INGEST_JOB_NAME
+    from pipelines.instance import cli_instance
     from pipelines.lib.months import pending_window
 
     timings.phase("start")
     build_run_id = str(uuid.uuid4())
     # The build starts from a copy of the published file (seconds at a city's size): staged while ingestion runs.
     staging = _BuildCopy(settings)
-    with dg.DagsterInstance.ephemeral() as instance:
+    with cli_instance() as instance:
         _say("[1/2] ingest new files of every feed")
         definitions = _definitions()
         ingested = _execute(INGEST_JOB_NAME, instance, args.log_level, definitions=definitions)
@@ -516,13 +515,13 @@ def cmd_backfill(args: argparse.Namespace) -> int:
     prepared = _prepare_run(options, ingests=False)
     if isinstance(prepared, int):
         return prepared
-    import dagster as dg
+    from pipelines.instance import cli_instance
 
     timings = _Timings(options.timings)
     window = (max(args.start, span[0]), min(args.end, span[1]))
 
     def backfill() -> int:
-        with checks_in_own_process(), dg.DagsterInstance.ephemeral() as instance:
+        with checks_in_own_process(), cli_instance() as instance:
             return _build(prepared, window, options.log_level, instance, time.monotonic(), timings)
 
     return _exclusive(prepared, "backfill", backfill)

@@ -13,6 +13,14 @@ apply_offline_defaults()
 TEST_PII_KEY = "test-key-not-for-production"
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """No Dagster instance on disk, from the start of the session (session fixtures run the CLI too):
+    `innostat run` records its runs in $DAGSTER_HOME, which `make test` sets to the project's .dagster_home.
+    Set empty, runs are ephemeral: nothing written, and no SQLite events to store (several seconds a run).
+    tests/browser/test_dagster_ui.py and tests/operations/test_instance.py use a DAGSTER_HOME of their own."""
+    os.environ["DAGSTER_HOME"] = ""
+
+
 @pytest.fixture
 def pii_key(monkeypatch: pytest.MonkeyPatch) -> str:
     monkeypatch.setenv("INNOSTAT_PII_KEY", TEST_PII_KEY)
@@ -31,11 +39,10 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
     """Tests never touch the developer's own warehouse or Dagster instance."""
     for name in ("INNOSTAT_LANDING", "INNOSTAT_WAREHOUSE", "INNOSTAT_BUILD_PATH", "INNOSTAT_RAW_DIR", "INNOSTAT_DEMO"):
         monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster_home"))
+    monkeypatch.setenv("DAGSTER_HOME", "")  # ephemeral runs (see pytest_configure)
     # Files a test writes are complete when written: no waiting for them to settle (tests/ingest/test_discovery.py
     # sets its own).
     monkeypatch.setenv("INNOSTAT_SETTLE_SECONDS", "0")
-    os.makedirs(tmp_path / "dagster_home", exist_ok=True)
 
 
 @pytest.fixture(scope="session")

@@ -24,6 +24,7 @@ import itertools
 import multiprocessing
 import os
 import pickle
+import signal
 import threading
 import traceback
 from collections.abc import Callable, Iterator
@@ -53,9 +54,26 @@ def _portable(error: BaseException) -> BaseException:
     return error
 
 
+def _stop(signum, frame) -> None:
+    raise SystemExit(0)
+
+
 def _serve(connection) -> None:
     """The check process: warm up, then answer `(function, args)` with `(True, result)` or `(False, error)` until
-    told to stop (None) or the run's process is gone (EOF)."""
+    told to stop (None) or the run's process is gone (EOF).
+
+    SIGTERM (`CheckProcess.close`) ends it as a normal exit, so that its multiprocessing semaphores are removed:
+    tqdm, which GX calls even with its bars off, creates one on its first bar. Killed by the default handler, the
+    process left it to the run's resource tracker, which warned "There appear to be 1 leaked semaphore objects to
+    clean up at shutdown" at the end of the run whenever the process was still alive when the run closed it."""
+    signal.signal(signal.SIGTERM, _stop)
+    try:
+        _answer(connection)
+    finally:  # leaving: a SIGTERM now would cut short the exit's cleanup, between a semaphore's unlink and its
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # unregistering, and the tracker would warn all the same
+
+
+def _answer(connection) -> None:
     from pipelines.lib import quality
 
     quality.start_check_worker()
@@ -71,11 +89,16 @@ def _serve(connection) -> None:
         function, args = message
         try:
             reply = (True, function(*args))
+        except SystemExit:  # told to stop while judging: nobody waits for the reply
+            raise
         except BaseException as error:  # every failure goes back to the check that asked
             reply = (False, _portable(error))
         finally:
             quality.release_memory()
-        connection.send(reply)
+        try:
+            connection.send(reply)
+        except OSError:  # the run's process closed the pipe meanwhile
+            return
 
 
 class CheckProcess:
@@ -143,8 +166,11 @@ class CheckProcess:
         is written under a temporary name and renamed, or into the working build, which the next build replaces."""
         self._connection.close()
         if self._process.is_alive():
-            self._process.terminate()
+            self._process.terminate()  # ends it as a normal exit (see _serve)
         self._process.join(timeout=10)
+        if self._process.is_alive():  # inside a long call that does not return to Python: no more waiting
+            self._process.kill()
+            self._process.join(timeout=5)
 
 
 _current: CheckProcess | None = None

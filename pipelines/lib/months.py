@@ -63,11 +63,10 @@ def current_month() -> str:
     return datetime.now(SHANGHAI).strftime("%Y-%m")
 
 
-def clamp(window: tuple[str, str], first: str = "2015-01") -> tuple[str, str]:
-    """Keep a window inside the partition definition (2015-01 to this month)."""
-    now = current_month()
-    low, high = max(window[0], first), min(window[1], now)
-    return (min(low, high), high)
+def clamp(window: tuple[str, str], first: str, last: str) -> tuple[str, str]:
+    """The window's months that are month partitions (`first` to `last`); the nearest partition when none is."""
+    high = max(min(window[1], last), first)
+    return (min(max(window[0], first), high), high)
 
 
 # --- what the published warehouse lacks -----------------------------------------------------------------------

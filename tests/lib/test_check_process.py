@@ -86,3 +86,38 @@ def test_a_check_started_after_the_process_died_fails_when_it_is_collected(monke
         start_check("run-1/raw", os.getpid)  # the ingestion step that starts it does not fail
         with pytest.raises(RuntimeError, match=rf"ended while judging getpid.*{SWITCH}=0"):
             run_check(os.getpid, key="run-1/raw")
+
+
+LOCK_SCRIPT = """
+from pipelines.lib.check_process import checks_in_own_process, run_check
+
+
+def bar_lock():
+    import tqdm
+
+    tqdm.tqdm(total=1, disable=True)  # as GX does: a bar, even switched off, creates tqdm's multiprocessing lock
+    return True
+
+
+if __name__ == "__main__":
+    with checks_in_own_process():
+        assert run_check(bar_lock)
+"""
+
+
+def test_closing_the_check_process_leaks_no_semaphore(tmp_path, monkeypatch) -> None:
+    """The process is stopped as a normal exit, so the run's end prints no resource_tracker warning."""
+    import subprocess
+    import sys
+
+    from pipelines.lib.settings import PROJECT_ROOT
+
+    monkeypatch.delenv(SWITCH, raising=False)
+    script = tmp_path / "run_with_checks.py"
+    script.write_text(LOCK_SCRIPT)
+    env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT), "PYTHONWARNINGS": "default"}
+    finished = subprocess.run(
+        [sys.executable, str(script)], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300
+    )
+    assert finished.returncode == 0, finished.stderr
+    assert "leaked semaphore" not in finished.stderr, finished.stderr

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 import dagster as dg
 
 from pipelines.defs.jobs import BUILD_JOB_NAME, INGEST_JOB_NAME, build_and_publish, build_selection
+from pipelines.defs.partitions import WINDOW_END, WINDOW_START, monthly_partitions
 from pipelines.defs.resources import WarehouseResource
 from pipelines.lib.build_inputs import base_is_current
 from pipelines.lib.months import PLAN_TAG, clamp, current_month, load_plan, plan_build, record_plan
@@ -28,9 +29,15 @@ _IN_FLIGHT = [
 
 
 def build_tags(window: tuple[str, str] | None) -> dict[str, str]:
-    """Run tags for a single-run build of a month range; with no month touched, the current month only."""
-    first, last = clamp(window) if window else (current_month(), current_month())
-    return {RANGE_START: first, RANGE_END: last}
+    """Run tags for a single-run build of a month range; with no month touched, the current month only.
+
+    The partition range is the window kept inside the month partitions this process loaded (a code server that
+    loaded before an older or a newer month came in has fewer); the window itself travels in its own tags, and
+    dbt rebuilds all of it (`defs/transform/assets.dbt_monthly`)."""
+    window = window or (current_month(), current_month())
+    partitions = (monthly_partitions.get_first_partition_key(), monthly_partitions.get_last_partition_key())
+    first, last = clamp(window, *partitions)
+    return {RANGE_START: first, RANGE_END: last, WINDOW_START: window[0], WINDOW_END: window[1]}
 
 
 def nightly_day(now: datetime | None = None) -> str:

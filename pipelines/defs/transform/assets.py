@@ -22,8 +22,9 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
 
-from pipelines.defs.partitions import monthly_partitions
+from pipelines.defs.partitions import WINDOW_END, WINDOW_START, monthly_partitions
 from pipelines.defs.resources import WarehouseResource
+from pipelines.defs.transform.dbt_output import prints_every_dbt_line, quiet_dagster_info, summarised
 from pipelines.defs.transform.dbt_project import dbt_project
 from pipelines.lib.build_inputs import BASE_GROUP, base_fingerprint, record_fingerprint
 from pipelines.lib.settings import Settings
@@ -122,13 +123,13 @@ def month_window_env(window: tuple[str, str] | None):
                 os.environ[name] = value
 
 
-def month_window_of_build(settings: Settings, partitions: tuple[str, str]) -> tuple[str, str] | None:
-    """The month window dbt gets: the run's partition range, or None on a first build (nothing published yet).
+def month_window_of_build(settings: Settings, months: tuple[str, str]) -> tuple[str, str] | None:
+    """The month window dbt gets: the run's months, or None on a first build (nothing published yet).
 
     A first build starts from an empty file, so every incremental model is built whole whatever the window; the
     window would only narrow its tests to the "rebuilt rows" (macros/rebuilt_rows.sql), which are all rows, and
     finding them by key looked up every event id among every event id (13 s of a city's first build)."""
-    return partitions if settings.warehouse.exists() else None
+    return months if settings.warehouse.exists() else None
 
 
 def _run_dbt(
@@ -150,8 +151,13 @@ def _run_dbt_build(context: dg.AssetExecutionContext, dbt: DbtCliResource, wareh
         args = [*args, "--full-refresh"]
     # dbt unit tests check the SQL, not the data: they run in CI (tests/dbt), not in every production build
     command = ["build", "--exclude-resource-type", "unit_test", *args]
-    invocation = dbt.cli(command, context=context, raise_on_error=False)
-    yield from invocation.stream()
+    if prints_every_dbt_line(context):
+        invocation = dbt.cli(command, context=context, raise_on_error=False)
+        yield from invocation.stream()
+    else:  # `innostat run` below --log-level debug: a progress line and a summary
+        with quiet_dagster_info():
+            invocation = dbt.cli(command, context=context, raise_on_error=False)
+            yield from summarised(invocation.stream(), context.op_def.name)
     share_partial_parse(invocation.target_path)
     prune_invocation_targets(dbt_project.project_dir / "target")
     if not invocation.is_successful():
@@ -189,9 +195,12 @@ def dbt_monthly(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehous
     """Government-service and security facts (only the months of the run's partition range are recomputed), then
     marts.indicator_values (every area's indicators stacked) and the ledger and quarantine of every feed."""
     partitions = context.partition_key_range
-    window = month_window_of_build(warehouse.settings, (partitions.start, partitions.end))
+    tags = context.run.tags
+    # `innostat run`, `backfill` and the sensor name the months to rebuild, also outside the partitions
+    months = (tags.get(WINDOW_START, partitions.start), tags.get(WINDOW_END, partitions.end))
+    window = month_window_of_build(warehouse.settings, months)
     if window is None:
-        context.log.info(f"first build ({partitions.start} … {partitions.end}): every model whole, no month window")
+        context.log.info(f"first build ({months[0]} … {months[1]}): every model whole, no month window")
     else:
         context.log.info(f"incremental month window {window[0]} … {window[1]}")
     yield from _run_dbt(context, dbt, warehouse, [], window)
