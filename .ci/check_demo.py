@@ -32,7 +32,11 @@ def main() -> int:
         timeout=60,
     )
     runs.raise_for_status()
-    print(f"[check] Dagster answers GraphQL: {len(runs.json()['data']['runsOrError']['results'])} run(s) recorded")
+    recorded = runs.json()["data"]["runsOrError"]["results"]
+    if not recorded:  # `innostat demo` runs in the DAGSTER_HOME instance: its ingest and build show in the UI
+        print("[check] Dagster's UI lists no run: the demo's runs did not reach its instance", file=sys.stderr)
+        return 1
+    print(f"[check] Dagster answers GraphQL and lists the demo's {len(recorded)} run(s)")
 
     http = requests.Session()
     password = (Path(args.state) / "admin_password").read_text().strip()
