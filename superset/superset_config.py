@@ -58,6 +58,51 @@ LANGUAGES = {
     "zh": {"flag": "cn", "name": "简体中文"},
     "en": {"flag": "us", "name": "English"},
 }
+# Superset 6.1's zh catalogue ships msgmerge's "fuzzy" guesses, many of them wrong ("Sign in" → "Not In" on the
+# login page). translations/zh.po holds our corrections; they are compiled at start-up into <state>/translations
+# (for Flask-Babel, which merges every directory in order, the last one winning) and laid over the frontend's
+# language pack (/superset/language_pack/zh/, in FLASK_APP_MUTATOR below). Nothing inside superset/.venv changes.
+TRANSLATION_OVERRIDES = HERE / "translations"
+
+
+def _compile_translation_overrides() -> str:
+    """Compile translations/<lang>.po into <state>/translations/<lang>/LC_MESSAGES/messages.mo; the directory."""
+    from babel.messages.mofile import write_mo
+    from babel.messages.pofile import read_po
+
+    target = STATE_DIR / "translations"
+    for po in sorted(TRANSLATION_OVERRIDES.glob("*.po")):
+        with po.open("rb") as handle:
+            catalog = read_po(handle, locale=po.stem)
+        mo = target / po.stem / "LC_MESSAGES" / "messages.mo"
+        mo.parent.mkdir(parents=True, exist_ok=True)
+        temporary = mo.with_suffix(f".{os.getpid()}.tmp")
+        with temporary.open("wb") as handle:
+            write_mo(handle, catalog)
+        os.replace(temporary, mo)  # several processes may start at once
+    return str(target)
+
+
+def translation_overrides(lang: str) -> dict[str, list[str]]:
+    """msgid → [msgstr] of translations/<lang>.po, in the frontend language pack's shape ({} if none)."""
+    from babel.messages.pofile import read_po
+
+    po = TRANSLATION_OVERRIDES / f"{lang}.po"
+    if not po.is_file():
+        return {}
+    with po.open("rb") as handle:
+        catalog = read_po(handle, locale=lang)
+    found: dict[str, list[str]] = {}
+    for message in catalog:
+        if message.id and message.string:
+            key = message.id[0] if isinstance(message.id, tuple) else message.id
+            found[key] = list(message.string) if isinstance(message.string, tuple) else [message.string]
+    return found
+
+
+# "translations" is Superset's own catalogue (relative to the superset package); ours come after it and win.
+BABEL_TRANSLATION_DIRECTORIES = f"translations;{_compile_translation_overrides()}"
+
 D3_FORMAT = {"decimal": ".", "thousands": ",", "grouping": [3], "currency": ["¥", ""]}
 CURRENCIES = ["CNY"]
 APP_NAME = "雁峰区创新统计"
@@ -150,6 +195,45 @@ FEATURE_FLAGS = {
     "ENABLE_TEMPLATE_PROCESSING": False,
 }
 ENABLE_UI_THEME_ADMINISTRATION = False
+
+
+def _lay_translation_overrides_over_language_packs(app) -> None:
+    """The frontend fetches /superset/language_pack/<lang>/, Superset's messages.json as shipped; answer it with
+    translations/<lang>.po laid over. The view itself still runs first (its access check, its 404)."""
+    import json
+
+    from flask import request
+
+    import superset
+
+    packs: dict[str, bytes] = {}
+
+    @app.after_request
+    def _language_pack(response):
+        if request.endpoint != "Superset.language_pack" or response.status_code not in (200, 304):
+            return response
+        lang = (request.view_args or {}).get("lang", "")
+        if lang not in packs:
+            overrides = translation_overrides(lang)
+            if not overrides:
+                return response
+            shipped = Path(superset.__file__).parent / "translations" / lang / "LC_MESSAGES" / "messages.json"
+            pack = json.loads(shipped.read_text(encoding="utf-8"))
+            pack["locale_data"]["superset"].update(overrides)
+            packs[lang] = json.dumps(pack, ensure_ascii=False).encode("utf-8")
+        response.direct_passthrough = False
+        response.status_code = 200
+        for header in ("ETag", "Last-Modified", "Content-Disposition"):
+            response.headers.pop(header, None)
+        response.set_data(packs[lang])
+        response.mimetype = "application/json"
+        response.headers["Cache-Control"] = "no-cache"
+        return response
+
+
+def FLASK_APP_MUTATOR(app) -> None:
+    _lay_translation_overrides_over_language_packs(app)
+
 
 # ---------------------------------------------------------------------------------------------------------------
 # Freshness: the pipeline replaces the published DuckDB file atomically (os.replace). Superset opens a new DuckDB
