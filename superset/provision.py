@@ -38,6 +38,9 @@ DATABASE_NAME = "innostat"  # the Superset database; its permissions read [innos
 URI_PLACEHOLDER = "duckdb:///__INNOSTAT_WAREHOUSE__"
 DEFAULT_WAREHOUSE = PROJECT_ROOT / "warehouse" / "innostat.duckdb"  # as pipelines/lib/settings.py
 
+# The admin's name shows on every dashboard (owner, "modified by") and as initials in the lists: in Chinese.
+ADMIN_NAME = ("系统", "管理员")
+
 OFFICIAL = "Official"
 STATISTICIAN = "Statistician"
 # What an official needs to open and read dashboards, and nothing more: no SQL Lab, no Explore (ad-hoc charts),
@@ -204,14 +207,20 @@ def step_admin(security_manager: Any) -> None:
         if password is None:  # the password file exists but the metadata DB is new: reuse the saved password
             password = (state_dir() / "admin_password").read_text().strip()
         created = security_manager.add_user(
-            user_name, "Superset", "Admin", f"{user_name}@innostat.local", admin_role, password=password
+            user_name, *ADMIN_NAME, f"{user_name}@innostat.local", admin_role, password=password
         )
         if not created:
             raise SystemExit(f"could not create the admin user {user_name!r}")
         say(f"admin user {user_name!r} created")
     else:
+        changed = False
         if admin_role not in user.roles:
             user.roles.append(admin_role)
+            changed = True
+        if (user.first_name, user.last_name) == ("Superset", "Admin"):  # the name earlier provisionings gave
+            user.first_name, user.last_name = ADMIN_NAME
+            changed = True
+        if changed:
             security_manager.update_user(user)
         if password is not None:  # set in the environment, or newly generated because the saved one is gone
             security_manager.reset_password(user.id, password)

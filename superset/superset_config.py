@@ -16,9 +16,11 @@ URI of the *published* warehouse (`INNOSTAT_WAREHOUSE`), opened read-only with D
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 STATE_DIR = Path(os.environ.get("SUPERSET_STATE_DIR") or HERE / ".state").expanduser().resolve()
@@ -58,50 +60,91 @@ LANGUAGES = {
     "zh": {"flag": "cn", "name": "简体中文"},
     "en": {"flag": "us", "name": "English"},
 }
-# Superset 6.1's zh catalogue ships msgmerge's "fuzzy" guesses, many of them wrong ("Sign in" → "Not In" on the
-# login page). translations/zh.po holds our corrections; they are compiled at start-up into <state>/translations
-# (for Flask-Babel, which merges every directory in order, the last one winning) and laid over the frontend's
-# language pack (/superset/language_pack/zh/, in FLASK_APP_MUTATOR below). Nothing inside superset/.venv changes.
+# Superset 6.1's zh catalogue ships msgmerge's "fuzzy" guesses (a third of it), and many are wrong: "Sign in" is
+# "Not In" on the login page (the translation of "Not in"), "Waiting on %s" is 显示 %s个 总计 %s个. At start-up
+# this config writes a corrected catalogue into <state>/translations: a fuzzy guess that is provably wrong (it is
+# the translation of another string, or its placeholders differ) is dropped, so the English shows instead, and
+# translations/<lang>.po (ours) is laid over. Flask-Babel merges its directories in order, the last one winning;
+# the frontend's language pack (/superset/language_pack/<lang>/) is answered with the corrected JSON
+# (FLASK_APP_MUTATOR below). Nothing inside superset/.venv changes. See docs/superset.md, "Translations".
 TRANSLATION_OVERRIDES = HERE / "translations"
+CORRECTED_TRANSLATIONS = STATE_DIR / "translations"
+_PLACEHOLDER = re.compile(r"%\([A-Za-z_]+\)[sd]|%[sd]|\{[A-Za-z_0-9]*\}")
 
 
-def _compile_translation_overrides() -> str:
-    """Compile translations/<lang>.po into <state>/translations/<lang>/LC_MESSAGES/messages.mo; the directory."""
+def _first(text: str | tuple[str, ...]) -> str:
+    return text[0] if isinstance(text, tuple) else text
+
+
+def wrong_guesses(shipped: Any) -> set[str]:
+    """msgids whose fuzzy translation is another msgid's translation, or whose placeholders differ."""
+    settled: dict[str, set[str]] = {}
+    for message in shipped:
+        if message.id and _first(message.string) and not message.fuzzy:
+            settled.setdefault(_first(message.string), set()).add(_first(message.id))
+    wrong = set()
+    for message in shipped:
+        msgid, msgstr = _first(message.id), _first(message.string) if message.id else ""
+        if not (msgid and msgstr and message.fuzzy):
+            continue
+        copied = msgstr in settled and msgid not in settled[msgstr]
+        if copied or sorted(_PLACEHOLDER.findall(msgid)) != sorted(_PLACEHOLDER.findall(msgstr)):
+            wrong.add(msgid)
+    return wrong
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    temporary.write_bytes(data)
+    os.replace(temporary, path)  # several processes may start at once
+
+
+def _correct_translations() -> str:
+    """For every translations/<lang>.po: <state>/translations/<lang>/LC_MESSAGES/messages.mo (the dropped guesses
+    as their English, and our corrections) and messages.json (Superset's language pack, corrected)."""
+    import importlib.util
+    import io
+    import json
+
+    from babel.messages.catalog import Catalog
     from babel.messages.mofile import write_mo
     from babel.messages.pofile import read_po
 
-    target = STATE_DIR / "translations"
+    package = Path(importlib.util.find_spec("superset").origin).parent  # not imported: it is importing us
     for po in sorted(TRANSLATION_OVERRIDES.glob("*.po")):
+        lang = po.stem
+        shipped_dir = package / "translations" / lang / "LC_MESSAGES"
+        with (shipped_dir / "messages.po").open("rb") as handle:
+            shipped = read_po(handle, locale=lang)
         with po.open("rb") as handle:
-            catalog = read_po(handle, locale=po.stem)
-        mo = target / po.stem / "LC_MESSAGES" / "messages.mo"
-        mo.parent.mkdir(parents=True, exist_ok=True)
-        temporary = mo.with_suffix(f".{os.getpid()}.tmp")
-        with temporary.open("wb") as handle:
-            write_mo(handle, catalog)
-        os.replace(temporary, mo)  # several processes may start at once
-    return str(target)
+            ours = read_po(handle, locale=lang)
+        corrections = {_first(m.id): m for m in ours if m.id and _first(m.string)}
+        dropped = wrong_guesses(shipped) - set(corrections)
+
+        catalog = Catalog(locale=lang, domain="messages")
+        for message in shipped:
+            if message.id and _first(message.id) in dropped:
+                catalog.add(message.id, message.id)  # the English, over Superset's wrong guess
+        for message in corrections.values():
+            catalog.add(message.id, message.string)
+        buffer = io.BytesIO()
+        write_mo(buffer, catalog)
+        target = CORRECTED_TRANSLATIONS / lang / "LC_MESSAGES"
+        _write_atomically(target / "messages.mo", buffer.getvalue())
+
+        pack = json.loads((shipped_dir / "messages.json").read_text(encoding="utf-8"))
+        strings = pack["locale_data"]["superset"]
+        for msgid in dropped:
+            strings.pop(msgid, None)
+        for msgid, message in corrections.items():
+            strings[msgid] = list(message.string) if isinstance(message.string, tuple) else [message.string]
+        _write_atomically(target / "messages.json", json.dumps(pack, ensure_ascii=False).encode("utf-8"))
+    return str(CORRECTED_TRANSLATIONS)
 
 
-def translation_overrides(lang: str) -> dict[str, list[str]]:
-    """msgid → [msgstr] of translations/<lang>.po, in the frontend language pack's shape ({} if none)."""
-    from babel.messages.pofile import read_po
-
-    po = TRANSLATION_OVERRIDES / f"{lang}.po"
-    if not po.is_file():
-        return {}
-    with po.open("rb") as handle:
-        catalog = read_po(handle, locale=lang)
-    found: dict[str, list[str]] = {}
-    for message in catalog:
-        if message.id and message.string:
-            key = message.id[0] if isinstance(message.id, tuple) else message.id
-            found[key] = list(message.string) if isinstance(message.string, tuple) else [message.string]
-    return found
-
-
-# "translations" is Superset's own catalogue (relative to the superset package); ours come after it and win.
-BABEL_TRANSLATION_DIRECTORIES = f"translations;{_compile_translation_overrides()}"
+# "translations" is Superset's own catalogue (relative to the superset package); the corrected one comes after it.
+BABEL_TRANSLATION_DIRECTORIES = f"translations;{_correct_translations()}"
 
 D3_FORMAT = {"decimal": ".", "thousands": ",", "grouping": [3], "currency": ["¥", ""]}
 CURRENCIES = ["CNY"]
@@ -197,42 +240,31 @@ FEATURE_FLAGS = {
 ENABLE_UI_THEME_ADMINISTRATION = False
 
 
-def _lay_translation_overrides_over_language_packs(app) -> None:
-    """The frontend fetches /superset/language_pack/<lang>/, Superset's messages.json as shipped; answer it with
-    translations/<lang>.po laid over. The view itself still runs first (its access check, its 404)."""
-    import json
-
+def _serve_corrected_language_packs(app) -> None:
+    """The frontend fetches /superset/language_pack/<lang>/ (Superset's messages.json as shipped); answer it with
+    the corrected pack of <state>/translations. The view itself still runs first (its access check, its 404)."""
     from flask import request
-
-    import superset
-
-    packs: dict[str, bytes] = {}
 
     @app.after_request
     def _language_pack(response):
         if request.endpoint != "Superset.language_pack" or response.status_code not in (200, 304):
             return response
         lang = (request.view_args or {}).get("lang", "")
-        if lang not in packs:
-            overrides = translation_overrides(lang)
-            if not overrides:
-                return response
-            shipped = Path(superset.__file__).parent / "translations" / lang / "LC_MESSAGES" / "messages.json"
-            pack = json.loads(shipped.read_text(encoding="utf-8"))
-            pack["locale_data"]["superset"].update(overrides)
-            packs[lang] = json.dumps(pack, ensure_ascii=False).encode("utf-8")
+        corrected = CORRECTED_TRANSLATIONS / lang / "LC_MESSAGES" / "messages.json"
+        if "/" in lang or not corrected.is_file():
+            return response
         response.direct_passthrough = False
         response.status_code = 200
         for header in ("ETag", "Last-Modified", "Content-Disposition"):
             response.headers.pop(header, None)
-        response.set_data(packs[lang])
+        response.set_data(corrected.read_bytes())
         response.mimetype = "application/json"
         response.headers["Cache-Control"] = "no-cache"
         return response
 
 
 def FLASK_APP_MUTATOR(app) -> None:
-    _lay_translation_overrides_over_language_packs(app)
+    _serve_corrected_language_packs(app)
 
 
 # ---------------------------------------------------------------------------------------------------------------
