@@ -148,8 +148,9 @@ def duckdb_uri(path: Path) -> str:
 # The asset bundle: YAML in git → a zip with the warehouse's URI filled in.
 
 
-def build_bundle(assets: Path, uri: str) -> dict[str, str]:
-    """Every asset file under `assets/` keyed as the importer expects (`bundle/<path>`), URI filled in."""
+def build_bundle(assets: Path, uri: str, *, sample: bool = False) -> dict[str, str]:
+    """Every asset file under `assets/` keyed as the importer expects (`bundle/<path>`), URI filled in; with
+    `sample`, every dashboard marked as sample data (`mark_as_sample`)."""
     import yaml
 
     contents: dict[str, str] = {}
@@ -162,10 +163,63 @@ def build_bundle(assets: Path, uri: str) -> dict[str, str]:
                 raise SystemExit(f"{path}: sqlalchemy_uri must be {URI_PLACEHOLDER} (filled in at provisioning)")
             config["sqlalchemy_uri"] = uri
             text = yaml.safe_dump(config, allow_unicode=True, sort_keys=False)
+        elif relative.startswith("dashboards/") and sample:
+            text = yaml.safe_dump(mark_as_sample(yaml.safe_load(text)), allow_unicode=True, sort_keys=False)
         contents[f"bundle/{relative}"] = text
     if "bundle/metadata.yaml" not in contents:
         raise SystemExit(f"{assets}/metadata.yaml is missing")
     return contents
+
+
+SAMPLE_SUFFIX = "（示例数据）"
+SAMPLE_BANNER = (
+    '<span style="color:#d9363e;font-size:16px"><b>示例数据</b>：本看板的数字来自演示用的模拟数据'
+    "，不是雁峰区的统计数据，请勿引用。</span>"
+)
+
+
+def is_sample_warehouse(warehouse: Path) -> bool:
+    """True when the published warehouse says it holds sample data (`marts.warehouse_info.is_sample_data`, written
+    by `innostat demo`); a warehouse without that table, or not published yet, is not sample data."""
+    if not warehouse.exists():
+        return False
+    import duckdb
+
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        (found,) = con.execute(
+            "select count(*) from information_schema.columns where table_schema = 'marts' "
+            "and table_name = 'warehouse_info' and column_name = 'is_sample_data'"
+        ).fetchone()
+        if not found:
+            return False
+        (sample,) = con.execute("select coalesce(bool_or(is_sample_data), false) from marts.warehouse_info").fetchone()
+    return bool(sample)
+
+
+def mark_as_sample(config: dict[str, Any]) -> dict[str, Any]:
+    """A dashboard's definition, marked as sample data: 「（示例数据）」 after its title and a banner on top."""
+    if not config["dashboard_title"].endswith(SAMPLE_SUFFIX):
+        config["dashboard_title"] += SAMPLE_SUFFIX
+    position = config["position"]
+    if "MARKDOWN-sample-data" in position:
+        return config
+    grid = position["GRID_ID"]
+    grid["children"].insert(0, "ROW-sample-data")
+    position["ROW-sample-data"] = {
+        "children": ["MARKDOWN-sample-data"],
+        "id": "ROW-sample-data",
+        "meta": {"background": "BACKGROUND_TRANSPARENT"},
+        "parents": ["ROOT_ID", "GRID_ID"],
+        "type": "ROW",
+    }
+    position["MARKDOWN-sample-data"] = {
+        "children": [],
+        "id": "MARKDOWN-sample-data",
+        "meta": {"code": SAMPLE_BANNER, "height": 8, "width": 12},
+        "parents": ["ROOT_ID", "GRID_ID", "ROW-sample-data"],
+        "type": "MARKDOWN",
+    }
+    return config
 
 
 def write_zip(contents: dict[str, str], target: Path) -> None:
@@ -339,10 +393,13 @@ def step_check_connection(warehouse: Path, db: Any) -> None:
 def provision(args: argparse.Namespace) -> int:
     started = time.monotonic()
     warehouse = warehouse_path(args.warehouse)
-    contents = build_bundle(Path(args.assets), duckdb_uri(warehouse))
+    sample = is_sample_warehouse(warehouse)
+    contents = build_bundle(Path(args.assets), duckdb_uri(warehouse), sample=sample)
     bundle_path = state_dir() / "assets_bundle.zip"
     write_zip(contents, bundle_path)
     say(f"bundle {bundle_path} ({len(contents)} files), warehouse {warehouse}")
+    if sample:
+        say(f"the warehouse holds sample data (marts.warehouse_info): every dashboard is marked {SAMPLE_SUFFIX}")
     say(f"metadata database: {_masked(os.environ.get('SUPERSET_METADATA_DB_URI')) or state_dir() / 'superset.db'}")
 
     say("loading Superset …")
