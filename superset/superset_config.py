@@ -51,6 +51,21 @@ SECRET_KEY = _secret_key()
 SQLALCHEMY_DATABASE_URI = os.environ.get("SUPERSET_METADATA_DB_URI") or (
     f"sqlite:///{STATE_DIR / 'superset.db'}?check_same_thread=false"
 )
+
+
+def _private_state() -> None:
+    """The state folder holds the secret key, the admin password and (SQLite) every user's password hash: only its
+    owner reads it. The SQLite file is created 0600 before SQLAlchemy opens it (SQLite gives its journal the same
+    mode), and an older 0644 one is tightened."""
+    STATE_DIR.chmod(0o700)
+    if not os.environ.get("SUPERSET_METADATA_DB_URI"):
+        metadata = STATE_DIR / "superset.db"
+        os.close(os.open(metadata, os.O_RDWR | os.O_CREAT, 0o600))
+        for path in (metadata, *STATE_DIR.glob("superset.db-*")):
+            path.chmod(0o600)
+
+
+_private_state()
 SQLALCHEMY_TRACK_MODIFICATIONS = False
 
 # ---------------------------------------------------------------------------------------------------------------
