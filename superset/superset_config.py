@@ -278,8 +278,39 @@ def _serve_corrected_language_packs(app) -> None:
         return response
 
 
+# Reading a chart's data needs `can_read` on Chart, and so does listing every chart: Superset cannot grant one
+# without the other. Officials (no `can_write` on Chart) read the charts of their dashboards, but the chart list,
+# a chart's definition and its export answer 403, and their home page is the dashboard list (docs/superset.md).
+CHART_LISTING = {
+    "ChartRestApi.get_list",
+    "ChartRestApi.get",
+    "ChartRestApi.export",
+    "ChartRestApi.related",
+    "ChartRestApi.distinct",
+    "SliceModelView.list",
+}
+
+
+def _officials_do_not_list_charts(app) -> None:
+    """After the view (when the API's own authentication has found the user), not before it."""
+    from flask import redirect, request
+
+    from superset import security_manager
+
+    @app.after_request
+    def _chart_listing(response):
+        if request.endpoint not in CHART_LISTING and request.endpoint != "Superset.welcome":
+            return response
+        if response.status_code != 200 or security_manager.can_access("can_write", "Chart"):
+            return response
+        if request.endpoint == "Superset.welcome":
+            return redirect("/dashboard/list/")
+        return app.response_class('{"message": "Forbidden"}', status=403, mimetype="application/json")
+
+
 def FLASK_APP_MUTATOR(app) -> None:
     _serve_corrected_language_packs(app)
+    _officials_do_not_list_charts(app)
 
 
 # ---------------------------------------------------------------------------------------------------------------
