@@ -93,16 +93,20 @@ def _first(text: str | tuple[str, ...]) -> str:
 
 def wrong_guesses(shipped: Any) -> set[str]:
     """msgids whose fuzzy translation is another msgid's translation, or whose placeholders differ."""
+
+    def same(msgid: str) -> str:  # "Username:" is "Username"; "Sign in" is not "Not in"
+        return re.sub(r"[^a-z0-9]", "", msgid.lower())
+
     settled: dict[str, set[str]] = {}
     for message in shipped:
         if message.id and _first(message.string) and not message.fuzzy:
-            settled.setdefault(_first(message.string), set()).add(_first(message.id))
+            settled.setdefault(_first(message.string), set()).add(same(_first(message.id)))
     wrong = set()
     for message in shipped:
         msgid, msgstr = _first(message.id), _first(message.string) if message.id else ""
         if not (msgid and msgstr and message.fuzzy):
             continue
-        copied = msgstr in settled and msgid not in settled[msgstr]
+        copied = msgstr in settled and same(msgid) not in settled[msgstr]
         if copied or sorted(_PLACEHOLDER.findall(msgid)) != sorted(_PLACEHOLDER.findall(msgstr)):
             wrong.add(msgid)
     return wrong

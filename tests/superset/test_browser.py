@@ -44,8 +44,9 @@ UI_TEXTS = """() => {
 # What may stay in Latin letters: names of tables and checks (marts.quarantine, feed_is_fresh), GDP, and what
 # Superset 6.1 writes without its catalogue (the list's "1-6 of 6", Ant Design's pagination titles).
 ALLOWED = [
-    re.compile(r"\b[a-z][a-z0-9]*(?:[._][a-z0-9]+)+\b"),
-    re.compile(r"\bGDP\b"),
+    re.compile(r"(?<![A-Za-z0-9_])[a-z][a-z0-9]*(?:[._][a-z0-9]+)+(?![A-Za-z0-9_])"),
+    re.compile(r"GDP"),
+    re.compile(r"按住 Shift 键"),
     re.compile(r"^\d+-\d+ of \d+$"),
     re.compile(r"^(Previous|Next) Page$"),
 ]
