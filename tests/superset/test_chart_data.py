@@ -330,3 +330,12 @@ def test_a_ratio_changes_in_percentage_points(superset, admin, dashboards):
         assert math.isclose(shown, (now - then) * 100, rel_tol=1e-9, abs_tol=1e-12), change
         change_params = _chart_params(admin, superset, _chart_id(dashboards, slug, change))
         assert "个百分点" in change_params["subtitle"]
+
+
+def test_big_numbers_name_their_metric_in_chinese(superset, admin, dashboards):
+    """The trend line's tooltip shows the metric's name: a label in Chinese, not a saved metric's identifier."""
+    big_numbers = [c for d in dashboards.values() for c in d["charts"] if c["viz_type"].startswith("big_number")]
+    assert len(big_numbers) >= 9
+    for chart in big_numbers:
+        metric = _chart_params(admin, superset, chart["id"])["metric"]
+        assert isinstance(metric, dict) and not re.search(r"[A-Za-z]", metric["label"]), chart["slice_name"]
