@@ -338,4 +338,5 @@ def test_big_numbers_name_their_metric_in_chinese(superset, admin, dashboards):
     assert len(big_numbers) >= 9
     for chart in big_numbers:
         metric = _chart_params(admin, superset, chart["id"])["metric"]
-        assert isinstance(metric, dict) and not re.search(r"[A-Za-z]", metric["label"]), chart["slice_name"]
+        assert isinstance(metric, dict), chart["slice_name"]
+        assert not re.search(r"[A-Za-z]", metric["label"].replace("GDP", "")), chart["slice_name"]
