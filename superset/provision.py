@@ -38,6 +38,9 @@ DATABASE_NAME = "innostat"  # the Superset database; its permissions read [innos
 URI_PLACEHOLDER = "duckdb:///__INNOSTAT_WAREHOUSE__"
 DEFAULT_WAREHOUSE = PROJECT_ROOT / "warehouse" / "innostat.duckdb"  # as pipelines/lib/settings.py
 
+# The admin's name shows on every dashboard (owner, "modified by") and as initials in the lists: in Chinese.
+ADMIN_NAME = ("系统", "管理员")
+
 OFFICIAL = "Official"
 STATISTICIAN = "Statistician"
 # What an official needs to open and read dashboards, and nothing more: no SQL Lab, no Explore (ad-hoc charts),
@@ -145,8 +148,9 @@ def duckdb_uri(path: Path) -> str:
 # The asset bundle: YAML in git → a zip with the warehouse's URI filled in.
 
 
-def build_bundle(assets: Path, uri: str) -> dict[str, str]:
-    """Every asset file under `assets/` keyed as the importer expects (`bundle/<path>`), URI filled in."""
+def build_bundle(assets: Path, uri: str, *, sample: bool = False) -> dict[str, str]:
+    """Every asset file under `assets/` keyed as the importer expects (`bundle/<path>`), URI filled in; with
+    `sample`, every dashboard marked as sample data (`mark_as_sample`)."""
     import yaml
 
     contents: dict[str, str] = {}
@@ -159,10 +163,63 @@ def build_bundle(assets: Path, uri: str) -> dict[str, str]:
                 raise SystemExit(f"{path}: sqlalchemy_uri must be {URI_PLACEHOLDER} (filled in at provisioning)")
             config["sqlalchemy_uri"] = uri
             text = yaml.safe_dump(config, allow_unicode=True, sort_keys=False)
+        elif relative.startswith("dashboards/") and sample:
+            text = yaml.safe_dump(mark_as_sample(yaml.safe_load(text)), allow_unicode=True, sort_keys=False)
         contents[f"bundle/{relative}"] = text
     if "bundle/metadata.yaml" not in contents:
         raise SystemExit(f"{assets}/metadata.yaml is missing")
     return contents
+
+
+SAMPLE_SUFFIX = "（示例数据）"
+SAMPLE_BANNER = (
+    '<span style="color:#d9363e;font-size:16px"><b>示例数据</b>：本看板的数字来自演示用的模拟数据'
+    "，不是雁峰区的统计数据，请勿引用。</span>"
+)
+
+
+def is_sample_warehouse(warehouse: Path) -> bool:
+    """True when the published warehouse says it holds sample data (`marts.warehouse_info.is_sample_data`, written
+    by `innostat demo`); a warehouse without that table, or not published yet, is not sample data."""
+    if not warehouse.exists():
+        return False
+    import duckdb
+
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        (found,) = con.execute(
+            "select count(*) from information_schema.columns where table_schema = 'marts' "
+            "and table_name = 'warehouse_info' and column_name = 'is_sample_data'"
+        ).fetchone()
+        if not found:
+            return False
+        (sample,) = con.execute("select coalesce(bool_or(is_sample_data), false) from marts.warehouse_info").fetchone()
+    return bool(sample)
+
+
+def mark_as_sample(config: dict[str, Any]) -> dict[str, Any]:
+    """A dashboard's definition, marked as sample data: 「（示例数据）」 after its title and a banner on top."""
+    if not config["dashboard_title"].endswith(SAMPLE_SUFFIX):
+        config["dashboard_title"] += SAMPLE_SUFFIX
+    position = config["position"]
+    if "MARKDOWN-sample-data" in position:
+        return config
+    grid = position["GRID_ID"]
+    grid["children"].insert(0, "ROW-sample-data")
+    position["ROW-sample-data"] = {
+        "children": ["MARKDOWN-sample-data"],
+        "id": "ROW-sample-data",
+        "meta": {"background": "BACKGROUND_TRANSPARENT"},
+        "parents": ["ROOT_ID", "GRID_ID"],
+        "type": "ROW",
+    }
+    position["MARKDOWN-sample-data"] = {
+        "children": [],
+        "id": "MARKDOWN-sample-data",
+        "meta": {"code": SAMPLE_BANNER, "height": 8, "width": 12},
+        "parents": ["ROOT_ID", "GRID_ID", "ROW-sample-data"],
+        "type": "MARKDOWN",
+    }
+    return config
 
 
 def write_zip(contents: dict[str, str], target: Path) -> None:
@@ -204,14 +261,20 @@ def step_admin(security_manager: Any) -> None:
         if password is None:  # the password file exists but the metadata DB is new: reuse the saved password
             password = (state_dir() / "admin_password").read_text().strip()
         created = security_manager.add_user(
-            user_name, "Superset", "Admin", f"{user_name}@innostat.local", admin_role, password=password
+            user_name, *ADMIN_NAME, f"{user_name}@innostat.local", admin_role, password=password
         )
         if not created:
             raise SystemExit(f"could not create the admin user {user_name!r}")
         say(f"admin user {user_name!r} created")
     else:
+        changed = False
         if admin_role not in user.roles:
             user.roles.append(admin_role)
+            changed = True
+        if (user.first_name, user.last_name) == ("Superset", "Admin"):  # the name earlier provisionings gave
+            user.first_name, user.last_name = ADMIN_NAME
+            changed = True
+        if changed:
             security_manager.update_user(user)
         if password is not None:  # set in the environment, or newly generated because the saved one is gone
             security_manager.reset_password(user.id, password)
@@ -311,6 +374,48 @@ def step_grant(dataset_uuids: set[str], security_manager: Any, db: Any) -> None:
     )
 
 
+# Row-level security by street. A street official's role carries one rule, on every dataset with a region_code
+# column (the street rows of indicator_values_named too, not only street_indicator_values): other streets' rows
+# are filtered out, district and higher regions stay. `provision.py street CODE` makes the role and the rule; every
+# provisioning re-attaches the rules it made to every such dataset, so a new dataset cannot leak.
+STREET_LEVELS = ("street", "town")
+STREET_RULE_MARK = "provision.py street"
+
+
+def street_clause(code: str) -> str:
+    return f"region_level NOT IN {STREET_LEVELS!r} OR region_code = '{code}'"
+
+
+def street_datasets(db: Any) -> list[Any]:
+    """The datasets of the warehouse with street rows: those with region_code (and region_level) columns."""
+    from superset.connectors.sqla.models import SqlaTable
+
+    found = []
+    for dataset in db.session.query(SqlaTable).order_by(SqlaTable.table_name):
+        columns = {column.column_name for column in dataset.columns}
+        if "region_code" in columns:
+            if "region_level" not in columns:
+                raise SystemExit(f"dataset {dataset.table_name} has region_code but no region_level (street RLS)")
+            found.append(dataset)
+    return found
+
+
+def step_street_rules(db: Any) -> None:
+    """The street rules `provision.py street` made cover every dataset with street rows, again."""
+    from superset.connectors.sqla.models import RowLevelSecurityFilter
+
+    datasets = street_datasets(db)
+    rules = [
+        rule for rule in db.session.query(RowLevelSecurityFilter) if (rule.description or "").endswith(STREET_RULE_MARK)
+    ]
+    for rule in rules:
+        if {t.id for t in rule.tables} != {d.id for d in datasets}:
+            rule.tables = list(datasets)
+    db.session.commit()
+    if rules:
+        say(f"street row-level security: {len(rules)} rules on {', '.join(d.table_name for d in datasets)}")
+
+
 def step_check_connection(warehouse: Path, db: Any) -> None:
     from superset.models.core import Database
 
@@ -330,10 +435,13 @@ def step_check_connection(warehouse: Path, db: Any) -> None:
 def provision(args: argparse.Namespace) -> int:
     started = time.monotonic()
     warehouse = warehouse_path(args.warehouse)
-    contents = build_bundle(Path(args.assets), duckdb_uri(warehouse))
+    sample = is_sample_warehouse(warehouse)
+    contents = build_bundle(Path(args.assets), duckdb_uri(warehouse), sample=sample)
     bundle_path = state_dir() / "assets_bundle.zip"
     write_zip(contents, bundle_path)
     say(f"bundle {bundle_path} ({len(contents)} files), warehouse {warehouse}")
+    if sample:
+        say(f"the warehouse holds sample data (marts.warehouse_info): every dashboard is marked {SAMPLE_SUFFIX}")
     say(f"metadata database: {_masked(os.environ.get('SUPERSET_METADATA_DB_URI')) or state_dir() / 'superset.db'}")
 
     say("loading Superset …")
@@ -361,6 +469,7 @@ def provision(args: argparse.Namespace) -> int:
         say("step 5/6: import assets")
         uuids = step_import(read_zip(bundle_path), _admin_credentials()[0], security_manager, db)
         step_grant(uuids, security_manager, db)
+        step_street_rules(db)
         say("step 6/6: DuckDB connection")
         step_check_connection(warehouse, db)
     say(f"provisioned in {time.monotonic() - started:.0f} s")
@@ -485,6 +594,57 @@ def export(args: argparse.Namespace) -> int:
     return 0
 
 
+def street(args: argparse.Namespace) -> int:
+    """Role `Street CODE` and its row-level security rule (every dataset with street rows); --user gets the role."""
+    code = args.code or ""
+    if not re.fullmatch(r"\d{12}", code):
+        raise SystemExit(f"street: give the 12-digit code of a street or town (marts.dim_region), not {code!r}")
+    warehouse = warehouse_path(args.warehouse)
+    name = code
+    if warehouse.exists():
+        import duckdb
+
+        with duckdb.connect(str(warehouse), read_only=True) as con:
+            row = con.execute("select name_zh, level from marts.dim_region where region_code = ?", [code]).fetchone()
+        if row is None or row[1] not in STREET_LEVELS:
+            raise SystemExit(f"street: {code} is not a street or town in marts.dim_region of {warehouse}")
+        name = row[0]
+    say("loading Superset …")
+    from superset.app import create_app
+
+    app = create_app()
+    with app.app_context():
+        from superset.connectors.sqla.models import RowLevelSecurityFilter
+        from superset.utils.core import RowLevelSecurityFilterType
+
+        from superset import db, security_manager
+
+        role_name = f"Street {code}"
+        role = security_manager.find_role(role_name) or security_manager.add_role(role_name)
+        rule_name = f"街道 {code}"
+        rule = db.session.query(RowLevelSecurityFilter).filter_by(name=rule_name).one_or_none()
+        if rule is None:
+            rule = RowLevelSecurityFilter(name=rule_name)
+            db.session.add(rule)
+        rule.description = f"只看{name}的街道数据（其他街道的行不显示，区及以上不受限）。{STREET_RULE_MARK}"
+        rule.filter_type = RowLevelSecurityFilterType.REGULAR.value
+        rule.group_key = "region_code"
+        rule.clause = street_clause(code)
+        rule.roles = [role]
+        rule.tables = street_datasets(db)
+        db.session.commit()
+        say(f"role {role_name!r}: rule {rule_name!r} on {', '.join(t.table_name for t in rule.tables)}")
+        for user_name in args.user or []:
+            user = security_manager.find_user(username=user_name)
+            if user is None:
+                raise SystemExit(f"street: no user {user_name!r}")
+            if role not in user.roles:
+                user.roles.append(role)
+                security_manager.update_user(user)
+            say(f"user {user_name!r} now sees only {name} among the streets")
+    return 0
+
+
 def wait(args: argparse.Namespace) -> int:
     """Until the web server answers /health (gunicorn takes 10-20 s to import Superset)."""
     import urllib.request
@@ -523,11 +683,13 @@ SUPERSET_METADATA_DB_URI (default SQLite in <state>), SUPERSET_STATE_DIR (defaul
     parser.add_argument(
         "command",
         nargs="?",
-        choices=("provision", "export", "wait"),
+        choices=("provision", "export", "street", "wait"),
         default="provision",
-        help="provision (default); export the dashboards of the metadata DB to YAML; "
-        "wait until the web server at --url answers",
+        help="provision (default); export the dashboards of the metadata DB to YAML; street CODE: a role that "
+        "limits its users to one street (row-level security); wait until the web server at --url answers",
     )
+    parser.add_argument("code", nargs="?", help="for street: the 12-digit street or town code (marts.dim_region)")
+    parser.add_argument("--user", action="append", help="for street: give this user the street's role (repeatable)")
     parser.add_argument(
         "--warehouse", help="the published DuckDB file (default $INNOSTAT_WAREHOUSE, else warehouse/innostat.duckdb)"
     )
@@ -538,7 +700,7 @@ SUPERSET_METADATA_DB_URI (default SQLite in <state>), SUPERSET_STATE_DIR (defaul
     if args.command == "wait":
         return wait(args)
     _prepare_environment()
-    return provision(args) if args.command == "provision" else export(args)
+    return {"provision": provision, "export": export, "street": street}[args.command](args)
 
 
 if __name__ == "__main__":

@@ -16,9 +16,11 @@ URI of the *published* warehouse (`INNOSTAT_WAREHOUSE`), opened read-only with D
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 STATE_DIR = Path(os.environ.get("SUPERSET_STATE_DIR") or HERE / ".state").expanduser().resolve()
@@ -49,6 +51,21 @@ SECRET_KEY = _secret_key()
 SQLALCHEMY_DATABASE_URI = os.environ.get("SUPERSET_METADATA_DB_URI") or (
     f"sqlite:///{STATE_DIR / 'superset.db'}?check_same_thread=false"
 )
+
+
+def _private_state() -> None:
+    """The state folder holds the secret key, the admin password and (SQLite) every user's password hash: only its
+    owner reads it. The SQLite file is created 0600 before SQLAlchemy opens it (SQLite gives its journal the same
+    mode), and an older 0644 one is tightened."""
+    STATE_DIR.chmod(0o700)
+    if not os.environ.get("SUPERSET_METADATA_DB_URI"):
+        metadata = STATE_DIR / "superset.db"
+        os.close(os.open(metadata, os.O_RDWR | os.O_CREAT, 0o600))
+        for path in (metadata, *STATE_DIR.glob("superset.db-*")):
+            path.chmod(0o600)
+
+
+_private_state()
 SQLALCHEMY_TRACK_MODIFICATIONS = False
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -58,6 +75,96 @@ LANGUAGES = {
     "zh": {"flag": "cn", "name": "简体中文"},
     "en": {"flag": "us", "name": "English"},
 }
+# Superset 6.1's zh catalogue ships msgmerge's "fuzzy" guesses (a third of it), and many are wrong: "Sign in" is
+# "Not In" on the login page (the translation of "Not in"), "Waiting on %s" is 显示 %s个 总计 %s个. At start-up
+# this config writes a corrected catalogue into <state>/translations: a fuzzy guess that is provably wrong (it is
+# the translation of another string, or its placeholders differ) is dropped, so the English shows instead, and
+# translations/<lang>.po (ours) is laid over. Flask-Babel merges its directories in order, the last one winning;
+# the frontend's language pack (/superset/language_pack/<lang>/) is answered with the corrected JSON
+# (FLASK_APP_MUTATOR below). Nothing inside superset/.venv changes. See docs/superset.md, "Translations".
+TRANSLATION_OVERRIDES = HERE / "translations"
+CORRECTED_TRANSLATIONS = STATE_DIR / "translations"
+_PLACEHOLDER = re.compile(r"%\([A-Za-z_]+\)[sd]|%[sd]|\{[A-Za-z_0-9]*\}")
+
+
+def _first(text: str | tuple[str, ...]) -> str:
+    return text[0] if isinstance(text, tuple) else text
+
+
+def wrong_guesses(shipped: Any) -> set[str]:
+    """msgids whose fuzzy translation is another msgid's translation, or whose placeholders differ."""
+
+    def same(msgid: str) -> str:  # "Username:" is "Username"; "Sign in" is not "Not in"
+        return re.sub(r"[^a-z0-9]", "", msgid.lower())
+
+    settled: dict[str, set[str]] = {}
+    for message in shipped:
+        if message.id and _first(message.string) and not message.fuzzy:
+            settled.setdefault(_first(message.string), set()).add(same(_first(message.id)))
+    wrong = set()
+    for message in shipped:
+        msgid, msgstr = _first(message.id), _first(message.string) if message.id else ""
+        if not (msgid and msgstr and message.fuzzy):
+            continue
+        copied = msgstr in settled and same(msgid) not in settled[msgstr]
+        if copied or sorted(_PLACEHOLDER.findall(msgid)) != sorted(_PLACEHOLDER.findall(msgstr)):
+            wrong.add(msgid)
+    return wrong
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    temporary.write_bytes(data)
+    os.replace(temporary, path)  # several processes may start at once
+
+
+def _correct_translations() -> str:
+    """For every translations/<lang>.po: <state>/translations/<lang>/LC_MESSAGES/messages.mo (the dropped guesses
+    as their English, and our corrections) and messages.json (Superset's language pack, corrected)."""
+    import importlib.util
+    import io
+    import json
+
+    from babel.messages.catalog import Catalog
+    from babel.messages.mofile import write_mo
+    from babel.messages.pofile import read_po
+
+    package = Path(importlib.util.find_spec("superset").origin).parent  # not imported: it is importing us
+    for po in sorted(TRANSLATION_OVERRIDES.glob("*.po")):
+        lang = po.stem
+        shipped_dir = package / "translations" / lang / "LC_MESSAGES"
+        with (shipped_dir / "messages.po").open("rb") as handle:
+            shipped = read_po(handle, locale=lang)
+        with po.open("rb") as handle:
+            ours = read_po(handle, locale=lang)
+        corrections = {_first(m.id): m for m in ours if m.id and _first(m.string)}
+        dropped = wrong_guesses(shipped) - set(corrections)
+
+        catalog = Catalog(locale=lang, domain="messages")
+        for message in shipped:
+            if message.id and _first(message.id) in dropped:
+                catalog.add(message.id, message.id)  # the English, over Superset's wrong guess
+        for message in corrections.values():
+            catalog.add(message.id, message.string)
+        buffer = io.BytesIO()
+        write_mo(buffer, catalog)
+        target = CORRECTED_TRANSLATIONS / lang / "LC_MESSAGES"
+        _write_atomically(target / "messages.mo", buffer.getvalue())
+
+        pack = json.loads((shipped_dir / "messages.json").read_text(encoding="utf-8"))
+        strings = pack["locale_data"]["superset"]
+        for msgid in dropped:
+            strings.pop(msgid, None)
+        for msgid, message in corrections.items():
+            strings[msgid] = list(message.string) if isinstance(message.string, tuple) else [message.string]
+        _write_atomically(target / "messages.json", json.dumps(pack, ensure_ascii=False).encode("utf-8"))
+    return str(CORRECTED_TRANSLATIONS)
+
+
+# "translations" is Superset's own catalogue (relative to the superset package); the corrected one comes after it.
+BABEL_TRANSLATION_DIRECTORIES = f"translations;{_correct_translations()}"
+
 D3_FORMAT = {"decimal": ".", "thousands": ",", "grouping": [3], "currency": ["¥", ""]}
 CURRENCIES = ["CNY"]
 APP_NAME = "雁峰区创新统计"
@@ -150,6 +257,65 @@ FEATURE_FLAGS = {
     "ENABLE_TEMPLATE_PROCESSING": False,
 }
 ENABLE_UI_THEME_ADMINISTRATION = False
+
+
+def _serve_corrected_language_packs(app) -> None:
+    """The frontend fetches /superset/language_pack/<lang>/ (Superset's messages.json as shipped); answer it with
+    the corrected pack of <state>/translations. The view itself still runs first (its access check, its 404)."""
+    from flask import request
+
+    @app.after_request
+    def _language_pack(response):
+        if request.endpoint != "Superset.language_pack" or response.status_code not in (200, 304):
+            return response
+        lang = (request.view_args or {}).get("lang", "")
+        corrected = CORRECTED_TRANSLATIONS / lang / "LC_MESSAGES" / "messages.json"
+        if "/" in lang or not corrected.is_file():
+            return response
+        response.direct_passthrough = False
+        response.status_code = 200
+        for header in ("ETag", "Last-Modified", "Content-Disposition"):
+            response.headers.pop(header, None)
+        response.set_data(corrected.read_bytes())
+        response.mimetype = "application/json"
+        response.headers["Cache-Control"] = "no-cache"
+        return response
+
+
+# Reading a chart's data needs `can_read` on Chart, and so does listing every chart: Superset cannot grant one
+# without the other. Officials (no `can_write` on Chart) read the charts of their dashboards, but the chart list,
+# a chart's definition and its export answer 403, and their home page is the dashboard list (docs/superset.md).
+CHART_LISTING = {
+    "ChartRestApi.get_list",
+    "ChartRestApi.get",
+    "ChartRestApi.export",
+    "ChartRestApi.related",
+    "ChartRestApi.distinct",
+    "SliceModelView.list",
+}
+
+
+def _officials_do_not_list_charts(app) -> None:
+    """After the view (when the API's own authentication has found the user), not before it."""
+    from flask import redirect, request
+
+    from superset import security_manager
+
+    @app.after_request
+    def _chart_listing(response):
+        if request.endpoint not in CHART_LISTING and request.endpoint != "Superset.welcome":
+            return response
+        if response.status_code != 200 or security_manager.can_access("can_write", "Chart"):
+            return response
+        if request.endpoint == "Superset.welcome":
+            return redirect("/dashboard/list/")
+        return app.response_class('{"message": "Forbidden"}', status=403, mimetype="application/json")
+
+
+def FLASK_APP_MUTATOR(app) -> None:
+    _serve_corrected_language_packs(app)
+    _officials_do_not_list_charts(app)
+
 
 # ---------------------------------------------------------------------------------------------------------------
 # Freshness: the pipeline replaces the published DuckDB file atomically (os.replace). Superset opens a new DuckDB

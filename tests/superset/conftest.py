@@ -70,10 +70,11 @@ class Superset:
         http.headers["X-CSRFToken"] = token.json()["result"]
         return http
 
-    def provision_again(self) -> subprocess.CompletedProcess:
+    def provision_again(self, *args: str, **env: str) -> subprocess.CompletedProcess:
+        """provision.py with these arguments (none: provision), in this Superset's environment plus `env`."""
         return subprocess.run(
-            [str(SUPERSET_PYTHON), str(SUPERSET_DIR / "provision.py")],
-            env=self.env,
+            [str(SUPERSET_PYTHON), str(SUPERSET_DIR / "provision.py"), *args],
+            env={**self.env, **env},
             capture_output=True,
             text=True,
             timeout=600,

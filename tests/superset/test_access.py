@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import duckdb
 import requests
 
 from tests.superset.conftest import make_user
@@ -98,35 +99,68 @@ def test_a_statistician_queries_marts_and_nothing_else(superset, admin, statisti
         assert "SECURITY_ACCESS_ERROR" in refused.text or refused.status_code == 403, refused.text[:300]
 
 
-def test_row_level_security_limits_a_street_official_to_their_street(superset, admin, dashboards):
-    """The documented setup (docs/superset.md): a role per street with an RLS filter on the street datasets."""
-    code, name = STREET
-    role = admin.post(f"{superset.url}/api/v1/security/roles/", json={"name": f"Street {code}"}, timeout=30)
-    assert role.status_code == 201, role.text
-    street_datasets = [
-        d["id"]
-        for d in admin.get(f"{superset.url}/api/v1/dataset/", params={"q": "(page_size:100)"}, timeout=30).json()[
-            "result"
-        ]
-        if d["table_name"] == "street_indicator_values"
-    ]
-    assert street_datasets
-    rule = admin.post(
-        f"{superset.url}/api/v1/rowlevelsecurity/",
+def _query_dataset(superset, session, dataset_id: int, column: str) -> requests.Response:
+    """An ad-hoc query through the chart-data API (what any chart runs): rows per value of one column."""
+    return session.post(
+        f"{superset.url}/api/v1/chart/data",
         json={
-            "name": f"街道 {name}",
-            "filter_type": "Regular",
-            "tables": street_datasets,
-            "roles": [role.json()["id"]],
-            "clause": f"region_code = '{code}'",
-            "group_key": "region_code",
-            "description": f"只看{name}",
+            "datasource": {"id": dataset_id, "type": "table"},
+            "force": False,
+            "result_format": "json",
+            "result_type": "full",
+            "queries": [
+                {
+                    "columns": [column],
+                    "metrics": [{"expressionType": "SQL", "sqlExpression": "COUNT(*)", "label": "rows"}],
+                    "filters": [],
+                    "extras": {"where": "", "having": ""},
+                    "orderby": [],
+                    "row_limit": 10000,
+                }
+            ],
         },
-        timeout=30,
+        timeout=120,
     )
-    assert rule.status_code == 201, rule.text
-    street_user = make_user(superset, admin, "street_official_test", ["Official", f"Street {code}"])
+
+
+def test_row_level_security_limits_a_street_official_to_their_street(superset, admin, dashboards):
+    """The documented setup (docs/superset.md): `provision.py street CODE --user NAME`, a role whose row-level
+    security rule covers every dataset with street rows. Each dataset is asked through the chart-data API."""
+    code, name = STREET
+    street_user = make_user(superset, admin, "street_official_test", ["Official"])
+    made = superset.provision_again("street", code, "--user", street_user)
+    assert made.returncode == 0, made.stdout[-2000:] + made.stderr[-2000:]
+    assert f"now sees only {name}" in made.stdout
     session = superset.session(street_user)
+
+    con = duckdb.connect(str(superset.warehouse), read_only=True)
+    try:
+        sql = "select region_code, name_zh from marts.dim_region where level in ('street', 'town')"
+        streets = dict(con.execute(sql).fetchall())
+    finally:
+        con.close()
+    assert code in streets and len(streets) > 1
+
+    datasets = admin.get(f"{superset.url}/api/v1/dataset/", params={"q": "(page_size:100)"}, timeout=30).json()
+    checked = []
+    for dataset in datasets["result"]:
+        detail = admin.get(f"{superset.url}/api/v1/dataset/{dataset['id']}", timeout=30).json()["result"]
+        columns = {column["column_name"] for column in detail["columns"]}
+        if "region_code" not in columns:
+            # no street rows without a region: nothing else names a region or a street
+            assert not any("region" in column or "street" in column for column in columns), dataset["table_name"]
+            continue
+        everyone = _query_dataset(superset, admin, dataset["id"], "region_code")
+        limited = _query_dataset(superset, session, dataset["id"], "region_code")
+        assert everyone.status_code == 200 and limited.status_code == 200, limited.text[:300]
+        seen_by_all = {row["region_code"] for row in everyone.json()["result"][0]["data"]}
+        seen_by_street = {row["region_code"] for row in limited.json()["result"][0]["data"]}
+        assert seen_by_street & set(streets) <= {code}, dataset["table_name"]
+        # district and higher regions stay visible
+        assert seen_by_street - set(streets) == seen_by_all - set(streets), dataset["table_name"]
+        checked.append((dataset["table_name"], len(seen_by_all & set(streets))))
+    assert {"indicator_values_named", "street_indicator_values"} <= {table for table, _ in checked}
+    assert all(count > 1 for table, count in checked if table != "plan_target_progress_named"), checked
 
     street_charts = [c for d in dashboards.values() for c in d["charts"] if c["slice_name"].startswith("各街道（镇）")]
     assert len(street_charts) >= 4
@@ -139,3 +173,16 @@ def test_row_level_security_limits_a_street_official_to_their_street(superset, a
         assert limited == ({name} if name in everyone else set()), chart["slice_name"]
         shown_for_the_street += name in limited
     assert shown_for_the_street >= 3
+
+
+def test_an_official_reads_charts_but_cannot_list_them(superset, admin, official, dashboards):
+    """docs/superset.md: officials cannot list charts. Reading a chart's data needs the same permission as the
+    list, so superset_config.py refuses the list, a chart's definition and its export to them."""
+    session = superset.session(official)
+    chart = dashboards["innovation-overview"]["charts"][0]["id"]
+    chart_data(superset, session, chart)
+    assert session.get(f"{superset.url}/api/v1/chart/", timeout=30).status_code == 403
+    assert session.get(f"{superset.url}/api/v1/chart/{chart}", timeout=30).status_code == 403
+    exported = session.get(f"{superset.url}/api/v1/chart/export/", params={"q": f"!({chart})"}, timeout=30)
+    assert exported.status_code == 403
+    assert admin.get(f"{superset.url}/api/v1/chart/", timeout=30).status_code == 200

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import math
 import os
+import re
 import shutil
 
 import duckdb
@@ -257,3 +259,84 @@ def test_a_newly_published_warehouse_shows_without_a_restart(superset, admin, da
     finally:
         os.replace(kept, published)
     assert yanfeng() == before
+
+
+def _chart_params(admin, superset, chart_id: int) -> dict:
+    detail = admin.get(f"{superset.url}/api/v1/chart/{chart_id}", timeout=30).json()["result"]
+    return json.loads(detail["params"])
+
+
+def test_counts_show_without_decimals_and_count_axes_step_by_whole_numbers(superset, admin, dashboards):
+    """ "92 家", never "92.00 家": the plan table writes counts whole; count charts format ',d' and their value
+    axis steps by at least 1 (ECharts minInterval), so a small count shows no 0.5 tick."""
+    table = _chart_id(dashboards, "innovation-overview", "规划目标与实际值")
+    (result,) = chart_data(superset, admin, table)
+    expected = {
+        (period, code): (target, actual, unit)
+        for period, code, target, actual, unit in _marts(
+            superset, "select period, target_code, target_value, actual_value, unit from marts.plan_target_progress"
+        )
+    }
+    counts = [row for row in result["data"] if row["target_text"].endswith(" 家")]
+    assert counts, "no count target in the plan table"
+    for row in counts:
+        assert re.fullmatch(r"[\d,]+ 家", row["target_text"]), row
+        assert row["actual_text"] == "—" or re.fullmatch(r"[\d,]+ 家", row["actual_text"]), row
+    shown = {(row["year"], row["target_text"], row["actual_text"]) for row in counts}
+    assert shown == {
+        (period, f"{target:,.0f} 家", "—" if actual is None else f"{actual:,.0f} 家")
+        for (period, _), (target, actual, unit) in expected.items()
+        if unit == "count"
+    }
+
+    count_metrics = {"count", "files", "rows", "checks"}
+    count_charts = [
+        chart
+        for dashboard in dashboards.values()
+        for chart in dashboard["charts"]
+        if chart["viz_type"].startswith("echarts_timeseries")
+        and set(_chart_params(admin, superset, chart["id"]).get("metrics") or []) & count_metrics
+    ]
+    assert len(count_charts) >= 8
+    for chart in count_charts:
+        params = _chart_params(admin, superset, chart["id"])
+        assert params["y_axis_format"] == ",d", chart["slice_name"]
+        assert re.search(r"minInterval:\s*1\b", params.get("echart_options") or ""), chart["slice_name"]
+
+
+def test_a_ratio_changes_in_percentage_points(superset, admin, dashboards):
+    """R&D intensity 2.87 % → 2.99 % reads "+0.12 个百分点", not "+4.2 %" (a relative change): the big numbers of
+    ratios carry no relative comparison, and a chart beside each gives the difference × 100."""
+    share = "高新技术产业增加值占GDP比重"
+    ratios = [
+        ("innovation-overview", "研发经费投入强度（雁峰区）", "研发经费投入强度", "RD_INTENSITY", ""),
+        ("innovation-overview", f"{share}（雁峰区）", share, "HT_VA_SHARE", ""),
+        ("enterprise-rd", "企业研发投入强度", "企业研发投入强度", "ENT_RD_INTENSITY", "and dimension = 'total'"),
+    ]
+    for slug, big, name, code, extra in ratios:
+        change = f"{name}：较上年变化（百分点）"
+        params = _chart_params(admin, superset, _chart_id(dashboards, slug, big))
+        assert not params.get("compare_lag"), big
+        (result,) = chart_data(superset, admin, _chart_id(dashboards, slug, change))
+        (shown,) = result["data"][0].values()
+        values = _marts(
+            superset,
+            f"""select period, value from marts.indicator_values where indicator_code = '{code}'
+            and region_code = '430406' and period_type = 'year' {extra} order by period desc limit 2""",
+        )
+        assert len(values) == 2, code
+        (latest, now), (before, then) = values
+        assert int(latest) == int(before) + 1
+        assert math.isclose(shown, (now - then) * 100, rel_tol=1e-9, abs_tol=1e-12), change
+        change_params = _chart_params(admin, superset, _chart_id(dashboards, slug, change))
+        assert "个百分点" in change_params["subtitle"]
+
+
+def test_big_numbers_name_their_metric_in_chinese(superset, admin, dashboards):
+    """The trend line's tooltip shows the metric's name: a label in Chinese, not a saved metric's identifier."""
+    big_numbers = [c for d in dashboards.values() for c in d["charts"] if c["viz_type"].startswith("big_number")]
+    assert len(big_numbers) >= 9
+    for chart in big_numbers:
+        metric = _chart_params(admin, superset, chart["id"])["metric"]
+        assert isinstance(metric, dict), chart["slice_name"]
+        assert not re.search(r"[A-Za-z]", metric["label"].replace("GDP", "")), chart["slice_name"]

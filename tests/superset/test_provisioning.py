@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
+import importlib.util
+import json
+import shutil
 import stat
+
+import duckdb
+
+from tests.superset.conftest import DASHBOARDS, SUPERSET_DIR
 
 
 def test_provisioning_from_nothing_ran_every_step_and_generated_the_admin_password(superset):
@@ -57,3 +64,53 @@ def test_provisioning_again_changes_nothing(superset, admin):
     assert "generated admin password" not in again.stdout
     assert (superset.state_dir / "admin_password").read_text() == password
     assert _snapshot(superset, admin) == before
+
+
+def test_the_metadata_database_and_the_state_folder_are_private(superset):
+    """superset.db holds every user's password hash."""
+    assert stat.S_IMODE((superset.state_dir / "superset.db").stat().st_mode) == 0o600
+    assert stat.S_IMODE(superset.state_dir.stat().st_mode) == 0o700
+
+
+def _provision_module():
+    spec = importlib.util.spec_from_file_location("innostat_superset_provision", SUPERSET_DIR / "provision.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_a_sample_warehouse_marks_every_dashboard(superset, admin, tmp_path):
+    """A warehouse built by `innostat demo` says so in marts.warehouse_info (is_sample_data); provisioning then
+    marks every dashboard 「（示例数据）」 with a banner. Without the table, or with false, nothing is marked."""
+    provision = _provision_module()
+    sample = tmp_path / "sample.duckdb"
+    shutil.copy2(superset.warehouse, sample)
+    assert provision.is_sample_warehouse(sample) is False  # no marts.warehouse_info
+    assert provision.is_sample_warehouse(tmp_path / "missing.duckdb") is False
+    con = duckdb.connect(str(sample))
+    con.execute("create table marts.warehouse_info as select false as is_sample_data")
+    con.close()
+    assert provision.is_sample_warehouse(sample) is False
+    con = duckdb.connect(str(sample))
+    con.execute("update marts.warehouse_info set is_sample_data = true")
+    con.close()
+    assert provision.is_sample_warehouse(sample) is True
+
+    def titles() -> dict[str, str]:
+        listing = admin.get(f"{superset.url}/api/v1/dashboard/", params={"q": "(page_size:100)"}, timeout=30)
+        return {d["slug"]: d["dashboard_title"] for d in listing.json()["result"]}
+
+    marked = superset.provision_again(INNOSTAT_WAREHOUSE=str(sample))
+    try:
+        assert marked.returncode == 0, marked.stdout[-2000:] + marked.stderr[-2000:]
+        assert "sample data" in marked.stdout
+        assert titles() == {slug: f"{title}（示例数据）" for slug, title in DASHBOARDS.items()}
+        for slug in DASHBOARDS:
+            detail = admin.get(f"{superset.url}/api/v1/dashboard/{slug}", timeout=30).json()["result"]
+            position = json.loads(detail["position_json"])
+            assert "示例数据" in position["MARKDOWN-sample-data"]["meta"]["code"], slug
+            assert position["GRID_ID"]["children"][0] == "ROW-sample-data", slug
+    finally:
+        restored = superset.provision_again()
+        assert restored.returncode == 0, restored.stdout[-2000:] + restored.stderr[-2000:]
+    assert titles() == DASHBOARDS
