@@ -179,7 +179,6 @@ def _check_pii_key(settings: Settings, demo: bool) -> int | None:
 
 def cmd_ingest(args: argparse.Namespace) -> int:
     from pipelines.ingest.registry import RAW_TABLES
-    from pipelines.ingest.runner import ingest_table
     from pipelines.lib.pseudonymise import Pseudonymiser, warehouse_key
 
     settings = Settings.resolve(args.landing, args.warehouse)
@@ -189,6 +188,12 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         return code
     pseudonymiser = Pseudonymiser(warehouse_key(settings.state_dir, demo=args.demo))
     tables = args.table or list(RAW_TABLES)
+    return _exclusive(settings, "ingest", lambda: _ingest(settings, pseudonymiser, tables), clean=False)
+
+
+def _ingest(settings: Settings, pseudonymiser, tables: list[str]) -> int:
+    from pipelines.ingest.runner import ingest_table
+
     failed = False
     for number, table in enumerate(tables, start=1):
         _say(f"[{number}/{len(tables)}] ingesting {table} from {settings.landing}")

@@ -35,7 +35,11 @@ def build_raw_asset(table: str, group: str) -> dg.AssetsDefinition:
             f"pseudonymised, appended as Parquet (exactly once per content hash); bad rows quarantined."
         ),
     )
-    def _raw_asset(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
+    def _raw_asset(
+        context: dg.AssetExecutionContext,
+        warehouse: WarehouseResource,
+        run_lock: dg.ResourceParam[object],  # one run per warehouse: two ingestions would share temp files
+    ) -> dg.MaterializeResult:
         settings = warehouse.settings
         pseudonymiser = pseudonymiser_or_fail(context, warehouse)
         report = ingest_table(

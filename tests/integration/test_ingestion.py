@@ -11,7 +11,7 @@ import pytest
 
 from pipelines.defs.gov_services.assets import raw_gov_services
 from pipelines.defs.rd_filings.assets import raw_rd_filings
-from pipelines.defs.resources import WarehouseResource
+from pipelines.defs.resources import WarehouseResource, run_lock
 from pipelines.defs.security.assets import raw_security_cameras, raw_security_incidents
 from pipelines.defs.statistics.assets import raw_statistics
 from pipelines.ingest.registry import RAW_TABLES
@@ -23,7 +23,9 @@ RAW_ASSETS = [raw_statistics, raw_rd_filings, raw_gov_services, raw_security_inc
 
 def _materialize(settings: Settings) -> dg.ExecuteInProcessResult:
     resource = WarehouseResource(landing=str(settings.landing), warehouse=str(settings.warehouse))
-    return dg.materialize(RAW_ASSETS, resources={"warehouse": resource}, instance=dg.DagsterInstance.ephemeral())
+    return dg.materialize(
+        RAW_ASSETS, resources={"warehouse": resource, "run_lock": run_lock}, instance=dg.DagsterInstance.ephemeral()
+    )
 
 
 def _raw_query(settings: Settings, sql: str) -> list[tuple]:

@@ -7,7 +7,7 @@ import dagster as dg
 import pytest
 
 from pipelines.cli import main
-from pipelines.defs.resources import WarehouseResource
+from pipelines.defs.resources import WarehouseResource, run_lock
 from pipelines.defs.statistics.assets import raw_statistics
 from pipelines.defs.statistics.sensors import statistics_sensor
 from pipelines.lib.pseudonymise import DEMO_KEY_FILE, FINGERPRINT_FILE
@@ -29,7 +29,7 @@ def _resource(settings, demo: bool = False) -> WarehouseResource:
 def _ingest(settings, demo: bool = False) -> dg.ExecuteInProcessResult:
     return dg.materialize(
         [raw_statistics],
-        resources={"warehouse": _resource(settings, demo)},
+        resources={"warehouse": _resource(settings, demo), "run_lock": run_lock},
         instance=dg.DagsterInstance.ephemeral(),
         raise_on_error=False,
     )
