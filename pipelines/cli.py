@@ -712,12 +712,16 @@ def _configure_logging(level: str) -> None:
 def main(argv: list[str] | None = None) -> int:
     apply_offline_defaults()
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exit_:  # --help, or a bad argument (argparse printed why): its code, as a return value
+        return exit_.code if isinstance(exit_.code, int) else EXIT_USAGE
     _configure_logging(getattr(args, "log_level", "WARNING"))
     try:
         return args.func(args)
     except UsageError as err:
-        parser.exit(EXIT_USAGE, f"innostat {args.command}: {err}\n")
+        print(f"innostat {args.command}: {err}", file=sys.stderr)
+        return EXIT_USAGE
     except KeyboardInterrupt:
         print(f"innostat {args.command}: interrupted; the published warehouse is left as it was", file=sys.stderr)
         return 130
