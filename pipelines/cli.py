@@ -507,29 +507,29 @@ def cmd_backfill(args: argparse.Namespace) -> int:
     # no ingestion: no personal value is read, no key is needed
     options = RunOptions(warehouse=args.warehouse, log_level=args.log_level, timings=args.timings)
     settings = Settings.resolve(None, options.warehouse)
-    if not settings.warehouse.exists():
-        raise UsageError(f"nothing is published at {settings.warehouse} yet; run `innostat run` first")
+    # the range is checked against the data under the run lock: another run may be adding months meanwhile
+    return _exclusive(settings, "backfill", lambda: _backfill(settings, options, (args.start, args.end)))
+
+
+def _backfill(settings: Settings, options: RunOptions, requested: tuple[str, str]) -> int:
+    from pipelines.instance import cli_instance
     from pipelines.lib.months import touched_months
 
+    if not settings.warehouse.exists():
+        raise UsageError(f"nothing is published at {settings.warehouse} yet; run `innostat run` first")
     span = touched_months(settings.raw_dir)
-    if span is None or args.end < span[0] or args.start > span[1]:
+    if span is None or requested[1] < span[0] or requested[0] > span[1]:
         held = f"{span[0]} … {span[1]}" if span else "no monthly rows"
         raise UsageError(
-            f"no monthly data in {args.start} … {args.end}: the raw layer of {settings.warehouse} holds {held}"
+            f"no monthly data in {requested[0]} … {requested[1]}: the raw layer of {settings.warehouse} holds {held}"
         )
     prepared = _prepare_run(options, ingests=False)
     if isinstance(prepared, int):
         return prepared
-    from pipelines.instance import cli_instance
-
     timings = _Timings(options.timings)
-    window = (max(args.start, span[0]), min(args.end, span[1]))
-
-    def backfill() -> int:
-        with checks_in_own_process(), cli_instance() as instance:
-            return _build(prepared, window, options.log_level, instance, time.monotonic(), timings)
-
-    return _exclusive(prepared, "backfill", backfill)
+    window = (max(requested[0], span[0]), min(requested[1], span[1]))
+    with checks_in_own_process(), cli_instance() as instance:
+        return _build(prepared, window, options.log_level, instance, time.monotonic(), timings)
 
 
 def cmd_rollback(args: argparse.Namespace) -> int:
