@@ -8,6 +8,7 @@ import hashlib
 import json
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -31,25 +32,13 @@ def _span(con: duckdb.DuckDBPyConnection, files: list[str], column: str) -> tupl
     return (low, high) if low else None
 
 
-def touched_months(raw_dir: Path, run_id: str | None = None) -> tuple[str, str] | None:
-    """(first, last) month of the rows the given ingest run loaded, or of every raw row when run_id is None."""
+def _months_of_files(files_of: Callable[[str], list[Path]]) -> tuple[str, str] | None:
+    """(first, last) month over the monthly raw tables, of the files `files_of(table)` names (missing ones skipped)."""
     con = duckdb.connect()
     spans = []
     try:
         for table, column in MONTHLY_TABLES.items():
-            folder = raw_dir / table
-            if run_id is None:
-                files = [str(p) for p in folder.glob("*.parquet")]
-            else:
-                ledger = list((raw_dir / "ingest_ledger").glob(f"{table}-*.parquet"))
-                if not ledger:
-                    continue
-                hashes = con.execute(
-                    "select file_hash from read_parquet(?) where run_id = ? and status = 'loaded' and rows_loaded > 0",
-                    [[str(p) for p in ledger], run_id],
-                ).fetchall()
-                files = [str(folder / f"{digest}.parquet") for (digest,) in hashes]
-            span = _span(con, files, column)
+            span = _span(con, [str(f) for f in files_of(table) if f.exists()], column)
             if span:
                 spans.append(span)
     finally:
@@ -57,6 +46,11 @@ def touched_months(raw_dir: Path, run_id: str | None = None) -> tuple[str, str] 
     if not spans:
         return None
     return min(s[0] for s in spans), max(s[1] for s in spans)
+
+
+def touched_months(raw_dir: Path) -> tuple[str, str] | None:
+    """(first, last) month of every raw row of the monthly tables."""
+    return _months_of_files(lambda table: list((raw_dir / table).glob("*.parquet")))
 
 
 def current_month() -> str:
@@ -111,19 +105,7 @@ def published_ledger(settings: Settings) -> set[str] | None:
 
 
 def _months_of(raw_dir: Path, hashes: set[str]) -> tuple[str, str] | None:
-    con = duckdb.connect()
-    spans = []
-    try:
-        for table, column in MONTHLY_TABLES.items():
-            files = [str(raw_dir / table / f"{digest}.parquet") for digest in sorted(hashes)]
-            span = _span(con, [f for f in files if Path(f).exists()], column)
-            if span:
-                spans.append(span)
-    finally:
-        con.close()
-    if not spans:
-        return None
-    return min(s[0] for s in spans), max(s[1] for s in spans)
+    return _months_of_files(lambda table: [raw_dir / table / f"{digest}.parquet" for digest in sorted(hashes)])
 
 
 @dataclass(frozen=True)
