@@ -46,6 +46,7 @@ UI_TEXTS = """() => {
 ALLOWED = [
     re.compile(r"(?<![A-Za-z0-9_])[a-z][a-z0-9]*(?:[._][a-z0-9]+)+(?![A-Za-z0-9_])"),
     re.compile(r"GDP"),
+    re.compile(r"JSON"),  # a file format, in the quarantine's reason label 不是有效的 JSON 对象
     re.compile(r"按住 Shift 键"),
     re.compile(r"^\d+-\d+ of \d+$"),
     re.compile(r"^(Previous|Next) Page$"),

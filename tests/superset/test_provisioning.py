@@ -85,14 +85,14 @@ def test_a_sample_warehouse_marks_every_dashboard(superset, admin, tmp_path):
     provision = _provision_module()
     sample = tmp_path / "sample.duckdb"
     shutil.copy2(superset.warehouse, sample)
-    assert provision.is_sample_warehouse(sample) is False  # no marts.warehouse_info
+    assert provision.is_sample_warehouse(sample) is False  # built with a real key: is_sample_data is false
     assert provision.is_sample_warehouse(tmp_path / "missing.duckdb") is False
     con = duckdb.connect(str(sample))
-    con.execute("create table marts.warehouse_info as select false as is_sample_data")
+    con.execute("drop view marts.warehouse_info")  # a warehouse published before the table existed
     con.close()
     assert provision.is_sample_warehouse(sample) is False
     con = duckdb.connect(str(sample))
-    con.execute("update marts.warehouse_info set is_sample_data = true")
+    con.execute("create table marts.warehouse_info as select true as is_sample_data")
     con.close()
     assert provision.is_sample_warehouse(sample) is True
 
