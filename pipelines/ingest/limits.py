@@ -7,8 +7,9 @@ never retried (its content hash is committed like any other file's).
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
+
+from pipelines.lib.environment import number_setting
 
 MiB = 1 << 20
 GiB = 1 << 30
@@ -40,20 +41,12 @@ _SETTINGS = {  # field → (environment variable, default, parse)
 def limits() -> Limits:
     """The caps in force: each `INNOSTAT_MAX_…` variable, else its default. A value that is not a positive number
     raises ValueError naming the variable."""
-    values = {}
-    for name, (variable, default, parse) in _SETTINGS.items():
-        text = os.environ.get(variable, "").strip()
-        if not text:
-            values[name] = default
-            continue
-        try:
-            value = parse(text)
-        except ValueError:
-            value = 0
-        if value <= 0:
-            raise ValueError(f"{variable} must be a positive number, got {text!r}")
-        values[name] = value
-    return Limits(**values)
+    return Limits(
+        **{
+            name: number_setting(variable, default, parse, lambda n: n > 0, "a positive number")
+            for name, (variable, default, parse) in _SETTINGS.items()
+        }
+    )
 
 
 def ratio_exceeded(uncompressed: int, compressed: int, cap: float) -> bool:

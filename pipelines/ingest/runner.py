@@ -37,7 +37,7 @@ from pipelines.ingest.base import LINEAGE_COLUMNS, QUARANTINE_COLUMNS, FeedParse
 from pipelines.ingest.reasons import DUPLICATE_FILE, NOT_REGULAR_FILE
 from pipelines.ingest.registry import parser_for
 from pipelines.lib import pii_scan
-from pipelines.lib.environment import worker_processes
+from pipelines.lib.environment import number_setting, worker_processes
 from pipelines.lib.pseudonymise import Pseudonymiser
 from pipelines.lib.regions import Regions, load_regions
 from pipelines.lib.timeparse import SHANGHAI, mtime_to_shanghai
@@ -127,16 +127,7 @@ _TEMPORARY_SUFFIXES = (".tmp", ".temp", ".part", ".partial", ".filepart", ".crdo
 
 def settle_seconds() -> float:
     """How long a file must stay unchanged before it is ingested: `INNOSTAT_SETTLE_SECONDS`, default 5."""
-    text = os.environ.get(SETTLE_ENV, "").strip()
-    if not text:
-        return DEFAULT_SETTLE_SECONDS
-    try:
-        value = float(text)
-    except ValueError:
-        value = -1.0
-    if value < 0:
-        raise ValueError(f"{SETTLE_ENV} must be a number of seconds ≥ 0, got {text!r}")
-    return value
+    return number_setting(SETTLE_ENV, DEFAULT_SETTLE_SECONDS, float, lambda s: s >= 0, "a number of seconds ≥ 0")
 
 
 def is_temporary(name: str) -> bool:

@@ -37,16 +37,23 @@ def export_settings(settings: Settings, *, demo: bool | None = None) -> None:
         os.environ["INNOSTAT_DEMO"] = "1" if demo or holds_demo_data(settings.state_dir) else "0"
 
 
-def worker_processes(variable: str, default: int) -> int:
-    """How many worker processes the environment variable `variable` asks for (1 = none, in the run's process);
-    `default` when it is unset or empty."""
+def number_setting(variable: str, default, parse, valid, wanted: str):
+    """The environment variable `variable` parsed with `parse` (int or float); `default` when it is unset or
+    empty. A value that does not parse, or for which `valid(value)` is false, raises ValueError saying that it
+    must be `wanted`."""
     text = os.environ.get(variable, "").strip()
     if not text:
         return default
     try:
-        workers = int(text)
+        value = parse(text)
     except ValueError:
-        workers = 0
-    if workers < 1:
-        raise ValueError(f"{variable} must be a whole number ≥ 1 (1 = no worker processes), got {text!r}")
-    return workers
+        value = None
+    if value is None or not valid(value):
+        raise ValueError(f"{variable} must be {wanted}, got {text!r}")
+    return value
+
+
+def worker_processes(variable: str, default: int) -> int:
+    """How many worker processes the environment variable `variable` asks for (1 = none, in the run's process);
+    `default` when it is unset or empty."""
+    return number_setting(variable, default, int, lambda n: n >= 1, "a whole number ≥ 1 (1 = no worker processes)")
