@@ -120,15 +120,16 @@ bench: install-test dbt_project/target/manifest.json ## benchmark at SIZE=tiny|d
 	$(BIN)/python -m benchmarks.run --size $(SIZE) --work $(BENCH_WORK) $(if $(REPEAT),--repeat $(REPEAT)) \
 		$(if $(filter tiny,$(SIZE)),,--record)
 
-lint: install ## ruff (lint + format check) and sqlfluff
+lint: install-test ## ruff (lint + format check), sqlfluff and the import layers (import-linter)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/sqlfluff lint dbt_project/models
+	$(BIN)/lint-imports
 
 deploy-lint: install-test ## check deploy/ offline: hadolint (Dockerfile), yamllint + check-jsonschema (Helm values)
 	deploy/lint.sh
 
-format: install ## apply ruff and sqlfluff fixes
+format: install-test ## apply ruff and sqlfluff fixes
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 	$(BIN)/sqlfluff fix dbt_project/models
