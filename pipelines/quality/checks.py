@@ -42,8 +42,9 @@ def mart_suites(model: str, thresholds: QualityThresholds) -> list[Suite]:
 def check_raw(settings: Settings, quality: QualitySettings, table: str, run_id: str, check_name: str) -> Outcome:
     """Validate this run's batch of raw.<table>, and record the results.
 
-    Suites whose every rule judges one row at a time run over the batch in chunks of about `chunk_rows()` rows,
-    so a first load of years of history never sits in one pandas frame (the run's memory budget, benchmarks/).
+    Suites whose every rule judges one row at a time run over the batch in chunks of about `chunk_rows()` rows
+    (shared among `quality.check_workers`), so a first load of years of history never sits in one pandas frame
+    (the run's memory budget, benchmarks/).
     """
     workers = quality.check_workers
     results, rows_checked = judge(

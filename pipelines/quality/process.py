@@ -190,7 +190,8 @@ _current: CheckProcess | None = None
 
 @contextmanager
 def checks_in_own_process(settings: QualitySettings) -> Iterator[CheckProcess | None]:
-    """Judge the checks run inside the block in a check process started now (unless INNOSTAT_CHECK_PROCESS=0)."""
+    """Judge the checks run inside the block in a check process started now, unless `settings.check_process` is
+    off (INNOSTAT_CHECK_PROCESS=0)."""
     global _current
     if not settings.check_process or _current is not None:
         yield _current
