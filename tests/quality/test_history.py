@@ -73,7 +73,7 @@ def test_history_is_every_run_and_a_newer_passing_run_clears_the_verdict(setting
     _ingest(settings, "run-2")
     check_raw(settings, QualitySettings(), "statistics", "run-1", CHECK)
     check_raw(settings, QualitySettings(), "statistics", "run-2", CHECK)
-    passing = check_raw(settings, QualitySettings(), "statistics", "run-3", CHECK)  # nothing new: nothing to judge, passes
+    passing = check_raw(settings, QualitySettings(), "statistics", "run-3", CHECK)  # nothing new to judge: passes
 
     fresh = tmp_path / "fresh.duckdb"  # a build the dbt step started from the published file
     con = duckdb.connect(str(fresh))
