@@ -39,7 +39,9 @@ T = TypeVar("T")
 
 
 def _warm_up() -> None:
-    """What every check needs first: GX and the suites (imported, not built: a suite takes its thresholds)."""
+    """What every check needs first: the runtime, GX and the suites (imported, not built: a suite takes its
+    thresholds)."""
+    import pipelines.quality.checks
     import pipelines.quality.suites.marts
     import pipelines.quality.suites.raw  # noqa: F401
 
