@@ -16,10 +16,10 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipelines.lib.check_process import checks_in_own_process
 from pipelines.lib.environment import apply_offline_defaults, export_settings
-from pipelines.lib.settings import DBT_PROJECT_DIR, Settings
+from pipelines.lib.settings import DBT_PROJECT_DIR, QualitySettings, Settings
 from pipelines.lib.warehouse import adopt_staged_build, stage_build_copy
+from pipelines.quality.process import checks_in_own_process
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 EXIT_BUSY = 3  # another run holds the warehouse (lib/run_lock.py)
@@ -382,7 +382,7 @@ def run_pipeline(options: RunOptions) -> int:
 
 
 def _checked_run(options: RunOptions, settings: Settings, started: float, timings: _Timings) -> int:
-    with checks_in_own_process():
+    with checks_in_own_process(QualitySettings.from_env()):
         return _run(options, settings, started, timings)
 
 
@@ -528,7 +528,7 @@ def _backfill(settings: Settings, options: RunOptions, requested: tuple[str, str
         return prepared
     timings = _Timings(options.timings)
     window = (max(requested[0], span[0]), min(requested[1], span[1]))
-    with checks_in_own_process(), cli_instance() as instance:
+    with checks_in_own_process(QualitySettings.from_env()), cli_instance() as instance:
         return _build(prepared, window, options.log_level, instance, time.monotonic(), timings)
 
 

@@ -31,7 +31,7 @@ from pipelines.lib.settings import DBT_PROJECT_DIR, PROJECT_ROOT, Settings
 BASE_FEEDS = ("statistics", "rd_filings")  # the raw tables the models of `dbt_base` read (besides seeds)
 INPUTS_TABLE = "ops.build_inputs"  # one row per build group: the fingerprint of what it was built from
 BASE_GROUP = "dbt_base"
-_CODE_FOLDERS = (DBT_PROJECT_DIR, PROJECT_ROOT / "expectations", PROJECT_ROOT / "pipelines")
+_CODE_FOLDERS = (DBT_PROJECT_DIR, PROJECT_ROOT / "pipelines")  # the quality suites are in pipelines/quality/
 _SKIPPED_FOLDERS = {"target", "logs", "dbt_packages", "__pycache__", ".pytest_cache"}
 _VERSIONED = ("dbt-core", "dbt-duckdb", "duckdb", "great-expectations")
 

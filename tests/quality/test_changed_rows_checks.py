@@ -14,10 +14,12 @@ import duckdb
 import pandas as pd
 import pytest
 
-from pipelines.lib import quality
-from pipelines.lib.settings import Settings
+from pipelines.lib.settings import QualitySettings, QualityThresholds, Settings
+from pipelines.quality import checks
+from pipelines.quality.results import Outcome, sample_text
 
 MODEL = "fct_gov_service_cases"
+CHECK = f"marts/{MODEL}:great_expectations"
 PSEUDONYM = "p:" + "b" * 64
 
 
@@ -58,7 +60,7 @@ def published(tmp_path) -> Settings:
     """A warehouse whose mart of 2 000 good cases was checked (and so fingerprinted) and published."""
     settings = Settings.resolve(tmp_path / "landing", tmp_path / "wh" / "innostat.duckdb")
     _write_mart(settings.build_path, _cases(range(2000)))
-    first = quality.check_mart(settings, MODEL, "run-1", "marts/fct_gov_service_cases:great_expectations")
+    first = checks.check_mart(settings, QualitySettings(), MODEL, "run-1", CHECK)
     assert first.passed and first.rows_checked == 2000
     shutil.move(settings.build_path, settings.warehouse)
     return settings
@@ -70,8 +72,8 @@ def _rebuild(settings: Settings, frame: pd.DataFrame) -> None:
     _write_mart(settings.build_path, frame)
 
 
-def _check(settings: Settings, run_id: str) -> quality.Outcome:
-    return quality.check_mart(settings, MODEL, run_id, "marts/fct_gov_service_cases:great_expectations")
+def _check(settings: Settings, run_id: str) -> Outcome:
+    return checks.check_mart(settings, QualitySettings(), MODEL, run_id, CHECK)
 
 
 def test_a_daily_run_judges_only_new_and_changed_rows(published: Settings) -> None:
@@ -102,13 +104,13 @@ def test_uniqueness_sees_old_rows_too(published: Settings) -> None:
     assert set(failed) == {"case_id_unique"}
     assert failed["case_id_unique"].unexpected_count == 2  # both copies, as GX counts them on the whole column
     assert failed["case_id_unique"].element_count == 2001
-    assert "C00005" in quality.sample_text(failed["case_id_unique"].sample[0])
+    assert "C00005" in sample_text(failed["case_id_unique"].sample[0])
 
 
 def test_a_changed_suite_judges_every_row_again(published: Settings) -> None:
     con = duckdb.connect(str(published.warehouse))
     try:
-        con.execute(f"update {quality.SUITES_TABLE} set fingerprint = 'an older suite'")
+        con.execute(f"update {checks.SUITES_TABLE} set fingerprint = 'an older suite'")
     finally:
         con.close()
     _rebuild(published, _cases(range(2010)))
@@ -124,12 +126,11 @@ def test_without_a_published_warehouse_every_row_is_judged(tmp_path) -> None:
 
 
 def test_the_fingerprint_is_stable_and_follows_rules_and_thresholds() -> None:
-    from expectations.config import Thresholds
-    from expectations.marts import build_suites
-
-    suites = quality.mart_suites(MODEL)
-    assert quality.suite_fingerprint(suites) == quality.suite_fingerprint(quality.mart_suites(MODEL))
-    assert quality.suite_fingerprint(suites) != quality.suite_fingerprint(quality.mart_suites("fct_rd_filings"))
-    default = build_suites("indicator_values", Thresholds())
-    stricter = build_suites("indicator_values", Thresholds(rd_intensity_max=0.05))
-    assert quality.suite_fingerprint(default) != quality.suite_fingerprint(stricter)
+    thresholds = QualityThresholds()
+    suites = checks.mart_suites(MODEL, thresholds)
+    assert checks.suite_fingerprint(suites) == checks.suite_fingerprint(checks.mart_suites(MODEL, thresholds))
+    other = checks.mart_suites("fct_rd_filings", thresholds)
+    assert checks.suite_fingerprint(suites) != checks.suite_fingerprint(other)
+    default = checks.mart_suites("indicator_values", thresholds)
+    stricter = checks.mart_suites("indicator_values", QualityThresholds(rd_intensity_max=0.05))
+    assert checks.suite_fingerprint(default) != checks.suite_fingerprint(stricter)

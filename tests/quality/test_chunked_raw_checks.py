@@ -12,7 +12,11 @@ import polars as pl
 import pyarrow as pa
 import pytest
 
-from pipelines.lib import quality
+from pipelines.lib.settings import QualitySettings, QualityThresholds
+from pipelines.quality import chunking, gx_runner
+from pipelines.quality.checks import mart_suites, raw_suites
+
+DEFAULTS = QualityThresholds()
 
 GOOD_PSEUDONYM = "p:" + "a" * 64
 
@@ -42,27 +46,27 @@ def _events(n: int) -> pd.DataFrame:
 
 
 def test_chunked_verdicts_equal_the_whole_frames_verdict() -> None:
-    (suite,) = [s for s in quality.raw_suites("gov_services") if s.frame == "rows"]
-    row_parts, rest = quality.split_row_wise([suite])
+    (suite,) = [s for s in raw_suites("gov_services", DEFAULTS) if s.frame == "rows"]
+    row_parts, rest = chunking.split_row_wise([suite])
     assert [len(p.rules) for p in row_parts] == [len(suite.rules)] and rest == []
     frame = _events(400)
-    whole = quality.validate(suite, frame)
+    whole = gx_runner.validate(suite, frame)
     parts = [frame.iloc[start : start + 130].reset_index(drop=True) for start in range(0, len(frame), 130)]
-    merged = quality.merge_chunk_results([quality.validate(suite, part) for part in parts])
+    merged = chunking.merge_chunk_results([gx_runner.validate(suite, part) for part in parts])
     assert [r.as_dict() for r in merged] == [r.as_dict() for r in whole]
     failed = {r.expectation for r in whole if not r.passed}
     assert {"case_id_not_null", "channel_known", "visits_non_negative", "applicant_id_pseudonym_is_pseudonym"} <= failed
     assert all(r.element_count == 400 for r in merged)
 
-    judged, rows = quality.judge([suite], lambda _rest: {}, lambda _row_wise: map(quality.FrameChunk, parts))
+    judged, rows = chunking.judge([suite], lambda _rest: {}, lambda _row_wise: map(chunking.FrameChunk, parts))
     assert rows == 400 and [r.as_dict() for r in judged] == [r.as_dict() for r in whole]
 
 
 def test_worker_processes_give_the_in_process_verdicts(tmp_path, monkeypatch) -> None:
     """Chunks judged by worker processes (raw Parquet files they read themselves, mart rows handed over as
     Arrow) give the same merged results as one process judging them in order."""
-    (suite,) = [s for s in quality.raw_suites("gov_services") if s.frame == "rows"]
-    row_parts, _rest = quality.split_row_wise([suite])
+    (suite,) = [s for s in raw_suites("gov_services", DEFAULTS) if s.frame == "rows"]
+    row_parts, _rest = chunking.split_row_wise([suite])
     frame = _events(400)
     columns = tuple(frame.columns)
     paths = []
@@ -70,30 +74,30 @@ def test_worker_processes_give_the_in_process_verdicts(tmp_path, monkeypatch) ->
         paths.append(tmp_path / f"{number}.parquet")
         pl.from_pandas(frame.iloc[start : start + 100]).write_parquet(paths[-1])
     chunks = [
-        quality.ParquetChunk((str(paths[0]), str(paths[1])), columns),
-        quality.ParquetChunk((str(paths[2]),), columns),
+        chunking.ParquetChunk((str(paths[0]), str(paths[1])), columns),
+        chunking.ParquetChunk((str(paths[2]),), columns),
     ]
-    chunks.append(quality.ArrowChunk(pa.Table.from_pandas(frame.iloc[300:], preserve_index=False)))
+    chunks.append(chunking.ArrowChunk(pa.Table.from_pandas(frame.iloc[300:], preserve_index=False)))
 
     monkeypatch.setenv("INNOSTAT_CHECK_WORKERS", "1")
-    alone = list(quality.judge_chunks(row_parts, iter(chunks)))
+    alone = list(chunking.judge_chunks(row_parts, iter(chunks), QualitySettings.from_env().check_workers))
     monkeypatch.setenv("INNOSTAT_CHECK_WORKERS", "2")
-    side_by_side = list(quality.judge_chunks(row_parts, iter(chunks)))
+    side_by_side = list(chunking.judge_chunks(row_parts, iter(chunks), QualitySettings.from_env().check_workers))
     assert [rows for _, rows in side_by_side] == [200, 100, 100]
 
     def merged(judged):
-        return [r.as_dict() for r in quality.merge_chunk_results([results for (results,), _rows in judged])]
+        return [r.as_dict() for r in chunking.merge_chunk_results([results for (results,), _rows in judged])]
 
-    assert merged(side_by_side) == merged(alone) == [r.as_dict() for r in quality.validate(suite, frame)]
+    assert merged(side_by_side) == merged(alone) == [r.as_dict() for r in gx_runner.validate(suite, frame)]
     monkeypatch.setenv("INNOSTAT_CHECK_WORKERS", "none")
-    with pytest.raises(ValueError, match="INNOSTAT_CHECK_WORKERS"):
-        quality.check_workers()
+    with pytest.raises(ValueError, match="INNOSTAT_CHECK_WORKERS must be a whole number ≥ 1"):
+        QualitySettings.from_env()
 
 
 def test_workers_start_under_a_parent_run_as_python_dash_m() -> None:
     """`python -m pytest` and Dagster's code server (`python -m dagster api grpc`) leave a spawned worker a bare
     `__main__`; with pyspark installed, GX's import of it called sys.exit(0) in the worker
-    (quality.start_check_worker). The worker test above, run that way, must still pass."""
+    (chunking.start_check_worker). The worker test above, run that way, must still pass."""
     test = f"{Path(__file__).resolve()}::test_worker_processes_give_the_in_process_verdicts"
     run = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", test],
@@ -106,8 +110,8 @@ def test_workers_start_under_a_parent_run_as_python_dash_m() -> None:
 
 
 def test_uniqueness_is_judged_on_the_whole_column_and_the_rest_chunk_by_chunk() -> None:
-    (suite,) = [s for s in quality.mart_suites("fct_gov_service_cases") if s.frame == "rows"]
-    _row_parts, rest = quality.split_row_wise([suite])
+    (suite,) = [s for s in mart_suites("fct_gov_service_cases", DEFAULTS) if s.frame == "rows"]
+    _row_parts, rest = chunking.split_row_wise([suite])
     assert [rule.gx_type for s in rest for rule in s.rules] == ["expect_column_values_to_be_unique"]
     assert rest[0].base_columns() == {"case_id"}  # the whole-table part reads one column, not the mart
     frame = pd.DataFrame({"case_id": ["C1", "C2", "C2", "C3"], "visits": [0, -1, 2, 1]})
@@ -117,10 +121,10 @@ def test_uniqueness_is_judged_on_the_whole_column_and_the_rest_chunk_by_chunk() 
         seen.append(sorted(parts[0].base_columns()))
         return {"rows": frame[["case_id"]]}
 
-    judged, rows = quality.judge(
+    judged, rows = chunking.judge(
         [suite],
         whole,
-        lambda _row_wise: map(quality.FrameChunk, [frame.iloc[:2], frame.iloc[2:].reset_index(drop=True)]),
+        lambda _row_wise: map(chunking.FrameChunk, [frame.iloc[:2], frame.iloc[2:].reset_index(drop=True)]),
     )
     assert seen == [["case_id"]] and rows == 4
     assert [r.expectation for r in judged] == [rule.name for rule in suite.rules]  # the suite's own order
@@ -129,26 +133,26 @@ def test_uniqueness_is_judged_on_the_whole_column_and_the_rest_chunk_by_chunk() 
 
 
 def test_delivery_suites_stay_whole() -> None:
-    delivery = [s for s in quality.raw_suites("gov_services") if s.frame == "delivery"]
-    row_parts, rest = quality.split_row_wise(delivery)
+    delivery = [s for s in raw_suites("gov_services", DEFAULTS) if s.frame == "delivery"]
+    row_parts, rest = chunking.split_row_wise(delivery)
     assert delivery and row_parts == [] and rest == delivery
 
 
 def test_gx_does_not_fingerprint_every_batch() -> None:
     """GX's md5 over every cell of a batch (a batch marker nothing reads) cost two thirds of a raw check."""
-    batch = quality._gx_batch_definition().get_batch(batch_parameters={"dataframe": _events(10)})
+    batch = gx_runner._gx_batch_definition().get_batch(batch_parameters={"dataframe": _events(10)})
     assert "ge_load_time" in batch.batch_markers  # the markers are there, only the fingerprint is not
     assert "pandas_data_fingerprint" not in batch.batch_markers
 
 
 def test_rules_on_narrow_frames_give_the_whole_frames_verdicts(monkeypatch) -> None:
     """Big frames are validated a column group at a time; verdicts, counts and samples must not change."""
-    (suite,) = [s for s in quality.raw_suites("gov_services") if s.frame == "rows"]
+    (suite,) = [s for s in raw_suites("gov_services", DEFAULTS) if s.frame == "rows"]
     frame = _events(400)
-    monkeypatch.setattr(quality, "NARROW_FROM_ROWS", 10**9)
-    whole = quality.validate(suite, frame)
-    monkeypatch.setattr(quality, "NARROW_FROM_ROWS", 0)
-    narrow = quality.validate(suite, frame)
+    monkeypatch.setattr(gx_runner, "NARROW_FROM_ROWS", 10**9)
+    whole = gx_runner.validate(suite, frame)
+    monkeypatch.setattr(gx_runner, "NARROW_FROM_ROWS", 0)
+    narrow = gx_runner.validate(suite, frame)
     assert [r.as_dict() for r in narrow] == [r.as_dict() for r in whole]
     assert sum(not r.passed for r in whole) >= 4 and all(r.sample for r in whole if not r.passed)
 
@@ -156,14 +160,14 @@ def test_rules_on_narrow_frames_give_the_whole_frames_verdicts(monkeypatch) -> N
 def test_nullable_integers_are_judged_as_numpy_numbers() -> None:
     """DuckDB hands a nullable BIGINT to pandas as Int64, on which GX judges a range value by value in Python;
     as numpy numbers the verdicts, counts and samples are the raw path's (polars hands float64 with NaN)."""
-    (suite,) = [s for s in quality.raw_suites("gov_services") if s.frame == "rows"]
+    (suite,) = [s for s in raw_suites("gov_services", DEFAULTS) if s.frame == "rows"]
     frame = _events(400)
     frame["visits"] = frame["visits"].where(frame.index % 7 != 0)  # nulls: skipped by a range rule
     nullable = frame.astype({"visits": "Int64", "promised_days": "Int64", "rating": "Int64"})
-    converted = quality.numpy_numbers(nullable)
+    converted = gx_runner.numpy_numbers(nullable)
     assert [str(converted[c].dtype) for c in ("visits", "promised_days", "rating")] == ["float64", "int64", "int64"]
-    assert [r.as_dict() for r in quality.validate(suite, nullable)] == [
-        r.as_dict() for r in quality.validate(suite, frame)
+    assert [r.as_dict() for r in gx_runner.validate(suite, nullable)] == [
+        r.as_dict() for r in gx_runner.validate(suite, frame)
     ]
-    (visits,) = [r for r in quality.validate(suite, nullable) if r.expectation == "visits_non_negative"]
+    (visits,) = [r for r in gx_runner.validate(suite, nullable) if r.expectation == "visits_non_negative"]
     assert not visits.passed and visits.unexpected_count == sum(1 for i in range(400) if i % 53 == 2 and i % 7)

@@ -7,8 +7,8 @@ from __future__ import annotations
 import json
 import os
 
-from expectations.catalogue import all_suites
 from pipelines.cli import main
+from pipelines.quality.suites.catalogue import all_suites
 from tests.quality.conftest import clone, rows, sha256
 
 LAST = 2_000_000_000  # a modification time after every generated file: delivered last

@@ -6,9 +6,10 @@ import duckdb
 
 from pipelines.ingest.runner import ingest_table
 from pipelines.lib.pseudonymise import Pseudonymiser
-from pipelines.lib.quality import (
+from pipelines.lib.settings import QualitySettings
+from pipelines.quality.checks import check_raw
+from pipelines.quality.history import (
     HISTORY_COLUMNS,
-    check_raw,
     publish_blockers,
     quality_dir,
     read_history,
@@ -32,13 +33,13 @@ def test_raw_checks_judge_this_runs_files_and_a_failure_lands_in_the_working_bui
         HEADER + "430406,地区生产总值,亿元,2021,263.5,快报\n430406,常住人口,万人,2021-03,3.6,快报\n", encoding="utf-8"
     )
     _ingest(settings, "run-1")
-    first = check_raw(settings, "statistics", "run-1", CHECK)
+    first = check_raw(settings, QualitySettings(), "statistics", "run-1", CHECK)
     assert first.passed and first.rows_checked == 2
     assert not settings.build_path.exists()  # a passing raw check leaves the working build to the dbt step
 
     (folder / "b.csv").write_bytes(b"")  # an empty file: rejected as a whole at ingestion
     _ingest(settings, "run-2")
-    second = check_raw(settings, "statistics", "run-2", CHECK)
+    second = check_raw(settings, QualitySettings(), "statistics", "run-2", CHECK)
     assert second.rows_checked == 0  # run-1's rows are not judged again
     assert [r.expectation for r in second.blocking_failures] == ["new_files_deliver_rows"]
     (sample,) = second.blocking_failures[0].sample
@@ -70,9 +71,9 @@ def test_history_is_every_run_and_a_newer_passing_run_clears_the_verdict(setting
     _ingest(settings, "run-1")
     (folder / "b.csv").write_bytes(b"")
     _ingest(settings, "run-2")
-    check_raw(settings, "statistics", "run-1", CHECK)
-    check_raw(settings, "statistics", "run-2", CHECK)
-    passing = check_raw(settings, "statistics", "run-3", CHECK)  # nothing new: nothing to judge, passes
+    check_raw(settings, QualitySettings(), "statistics", "run-1", CHECK)
+    check_raw(settings, QualitySettings(), "statistics", "run-2", CHECK)
+    passing = check_raw(settings, QualitySettings(), "statistics", "run-3", CHECK)  # nothing new to judge: passes
 
     fresh = tmp_path / "fresh.duckdb"  # a build the dbt step started from the published file
     con = duckdb.connect(str(fresh))

@@ -8,21 +8,23 @@ import json
 import pandas as pd
 import pytest
 
-from expectations.catalogue import QUALITY_DOC, all_suites, render
-from expectations.config import Thresholds, load_thresholds
-from expectations.marts import MARTS
-from expectations.marts import build_suites as mart_suites
-from expectations.raw import RAW_TABLES
-from expectations.raw import build_suites as raw_suites
 from pipelines.defs.quality import checks
-from pipelines.lib import quality
-from pipelines.lib.quality import REDACTED, row_count_frame, run_suites
+from pipelines.lib.feeds import RAW_TABLES
+from pipelines.lib.settings import QualitySettings
+from pipelines.lib.settings import QualityThresholds as Thresholds
+from pipelines.quality.frames import row_count_frame
+from pipelines.quality.gx_runner import run_suites
+from pipelines.quality.results import REDACTED, RuleResult
+from pipelines.quality.suites.catalogue import COMMAND, QUALITY_DOC, all_suites, render
+from pipelines.quality.suites.marts import MARTS
+from pipelines.quality.suites.marts import build_suites as mart_suites
+from pipelines.quality.suites.raw import build_suites as raw_suites
 
 STREET = "430406001000"
 PSEUDONYM = "p:" + "ab" * 32
 
 
-def _failed(results) -> dict[str, quality.RuleResult]:
+def _failed(results) -> dict[str, RuleResult]:
     return {r.expectation: r for r in results if not r.passed}
 
 
@@ -157,12 +159,12 @@ def test_a_year_over_year_jump_only_warns():
 def test_the_year_over_year_band_is_configurable(monkeypatch):
     frame = _plant(_indicator_values(), "TECH_CONTRACT_TURNOVER", "2021-03", value=1.0e8 * 1.6)
     monkeypatch.setenv("INNOSTAT_QUALITY_YOY_MAX_CHANGE", "0.75")
-    thresholds = load_thresholds()
+    thresholds = QualitySettings.from_env().thresholds
     assert thresholds.yoy_max_change == 0.75
     assert _failed(run_suites(mart_suites("indicator_values", thresholds), _mart_frames(frame))) == {}
     monkeypatch.setenv("INNOSTAT_QUALITY_YOY_MAX_CHANGE", "lots")
-    with pytest.raises(ValueError, match="INNOSTAT_QUALITY_YOY_MAX_CHANGE"):
-        load_thresholds()
+    with pytest.raises(ValueError, match="INNOSTAT_QUALITY_YOY_MAX_CHANGE='lots' is not a number"):
+        QualitySettings.from_env()
 
 
 @pytest.mark.parametrize(
@@ -325,4 +327,4 @@ def test_every_expectation_has_a_unique_name_a_severity_and_a_reason():
 
 def test_docs_list_every_expectation():
     text = QUALITY_DOC.read_text(encoding="utf-8")
-    assert render(text) == text, "docs/quality.md is out of date: run `python -m expectations.catalogue`"
+    assert render(text) == text, f"docs/quality.md is out of date: run `{COMMAND}`"

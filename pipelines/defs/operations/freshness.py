@@ -7,7 +7,8 @@ import dagster as dg
 from pipelines.defs.resources import WarehouseResource
 from pipelines.ingest.registry import RAW_TABLES, parser_for
 from pipelines.lib.freshness import assess
-from pipelines.lib.quality import Outcome, RuleResult, now, record
+from pipelines.quality.history import record
+from pipelines.quality.results import Outcome, RuleResult, now
 
 
 def build_freshness_check(table: str) -> dg.AssetChecksDefinition:

@@ -5,8 +5,8 @@ import dagster as dg
 from pipelines.defs.resources import WarehouseResource
 from pipelines.defs.transform.assets import DBT_ASSETS
 from pipelines.lib.months import PLAN_TAG, discard_plan, load_plan, record_published_ledger
-from pipelines.lib.quality import publish_blockers
 from pipelines.lib.warehouse import publish
+from pipelines.quality.history import publish_blockers
 
 
 @dg.asset(

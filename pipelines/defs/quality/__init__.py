@@ -1,1 +1,1 @@
-"""Quality gates: Great Expectations suites (expectations/) as blocking Dagster asset checks."""
+"""Quality gates: Great Expectations suites (pipelines/quality/suites/) as blocking Dagster asset checks."""

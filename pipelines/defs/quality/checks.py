@@ -5,7 +5,7 @@ check. A failed `warn` expectation fails the check with WARN severity only, whic
 
 `great_expectations` and the suites are imported when a check first runs, never when Dagster loads this file. In
 `innostat run` the checks are judged in a process started with the run, which has imported them meanwhile
-(lib/check_process.py).
+(pipelines/quality/process.py).
 """
 
 from collections.abc import Callable
@@ -13,18 +13,19 @@ from collections.abc import Callable
 import dagster as dg
 
 from pipelines.defs.resources import WarehouseResource
-from pipelines.lib import quality
-from pipelines.lib.check_process import run_check, start_check
-from pipelines.lib.settings import Settings
+from pipelines.lib.feeds import RAW_TABLES
+from pipelines.lib.settings import QualitySettings, Settings
+from pipelines.quality import checks as quality
+from pipelines.quality.process import release_memory, run_check, start_check
+from pipelines.quality.results import Outcome, sample_text
 
 CHECK_NAME = "great_expectations"
-# The same lists as expectations.raw.RAW_TABLES and expectations.marts.MARTS (a test keeps them equal), repeated
-# here because importing those packages imports Great Expectations.
-RAW_TABLES = ("statistics", "rd_filings", "gov_services", "security_incidents", "security_cameras")
+# The same list as pipelines.quality.suites.marts.MARTS (a test keeps them equal), repeated here because importing
+# that package imports Great Expectations.
 MARTS = ("indicator_values", "fct_gov_service_cases", "fct_security_incidents", "fct_rd_filings")
 
 
-def check_result(context: dg.AssetCheckExecutionContext, outcome: quality.Outcome) -> dg.AssetCheckResult:
+def check_result(context: dg.AssetCheckExecutionContext, outcome: Outcome) -> dg.AssetCheckResult:
     """The outcome as a check result whose description names the table, the expectations and sample values."""
     for result in outcome.blocking_failures:
         context.log.error(result.describe())
@@ -33,7 +34,7 @@ def check_result(context: dg.AssetCheckExecutionContext, outcome: quality.Outcom
     failed = [r for r in outcome.results if not r.passed]
     lines = [
         f"| {r.expectation} | {r.severity} | {r.unexpected_count} | "
-        f"{quality.sample_text(r.sample[0]) if r.sample else r.error or ''} |"
+        f"{sample_text(r.sample[0]) if r.sample else r.error or ''} |"
         for r in failed
     ]
     metadata = {
@@ -57,7 +58,7 @@ def _check_request(settings: Settings, key: dg.AssetKey, run_id: str) -> tuple[s
     """The GX check of `key` as the check process is asked for it: the request's key (the same whether the
     ingestion asset starts it ahead or the check step asks) and the arguments of quality.check_raw/check_mart."""
     name = f"{key.to_user_string()}:{CHECK_NAME}"
-    return f"{run_id}/{name}", (settings, key.path[-1], run_id, name)
+    return f"{run_id}/{name}", (settings, QualitySettings.from_env(), key.path[-1], run_id, name)
 
 
 def start_raw_check(settings: Settings, table: str, run_id: str) -> None:
@@ -69,7 +70,7 @@ def start_raw_check(settings: Settings, table: str, run_id: str) -> None:
 
 
 def _judge(
-    context: dg.AssetCheckExecutionContext, check: Callable[..., quality.Outcome], settings: Settings, key: dg.AssetKey
+    context: dg.AssetCheckExecutionContext, check: Callable[..., Outcome], settings: Settings, key: dg.AssetKey
 ) -> dg.AssetCheckResult:
     """`check` (quality.check_raw or check_mart) on the table of `key`, judged in the run's check process when
     there is one; a raw check that its ingestion asset started ahead is collected, not judged again."""
@@ -77,7 +78,7 @@ def _judge(
     try:
         outcome = run_check(check, *args, key=request)
     finally:
-        quality.release_memory()  # when judged in this process (no check process): its frames' memory
+        release_memory()  # when judged in this process (no check process): its frames' memory
     return check_result(context, outcome)
 
 
@@ -90,8 +91,8 @@ def build_raw_check(table: str) -> dg.AssetChecksDefinition:
         blocking=True,
         pool="warehouse",
         description=(
-            f"Great Expectations (expectations/raw/{table}.py) on the rows and files this run ingested into "
-            f"raw.{table}; a failed blocking expectation stops the build and the publish."
+            f"Great Expectations (pipelines/quality/suites/raw/{table}.py) on the rows and files this run ingested "
+            f"into raw.{table}; a failed blocking expectation stops the build and the publish."
         ),
     )
     def _check(context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource) -> dg.AssetCheckResult:
@@ -109,8 +110,8 @@ def build_mart_check(model: str) -> dg.AssetChecksDefinition:
         blocking=True,
         pool="warehouse",
         description=(
-            f"Great Expectations (expectations/marts/{model}.py) on marts.{model} in the working build, and its "
-            "row count against the last publish; a failed blocking expectation stops the publish."
+            f"Great Expectations (pipelines/quality/suites/marts/{model}.py) on marts.{model} in the working build, "
+            "and its row count against the last publish; a failed blocking expectation stops the publish."
         ),
     )
     def _check(context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource) -> dg.AssetCheckResult:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import date
 
-from expectations.config import Thresholds
-from expectations.core import Rule, Suite, between, in_set, matches, non_negative, not_null, street_codes
-from expectations.raw import LINEAGE_INDEX
+from pipelines.lib.settings import QualityThresholds
+from pipelines.quality.suites.core import Rule, Suite, between, in_set, matches, non_negative, not_null, street_codes
+from pipelines.quality.suites.raw import LINEAGE_INDEX
 
 TABLE = "raw.rd_filings"
 INDUSTRIES = ("输变电", "大数据", "金融商贸", "健康文旅", "其他")
@@ -45,5 +45,5 @@ def rules() -> list[Rule]:
     ]
 
 
-def build_suites(thresholds: Thresholds) -> list[Suite]:
+def build_suites(thresholds: QualityThresholds) -> list[Suite]:
     return [Suite(table=TABLE, frame="rows", rules=tuple(rules()), index_columns=LINEAGE_INDEX)]

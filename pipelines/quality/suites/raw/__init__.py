@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import importlib
 
-from expectations.config import Thresholds
-from expectations.core import BLOCK, Suite, between
+from pipelines.lib.feeds import RAW_TABLES
+from pipelines.lib.settings import QualityThresholds
+from pipelines.quality.suites.core import BLOCK, Suite, between
 
-RAW_TABLES = ("statistics", "rd_filings", "gov_services", "security_incidents", "security_cameras")
 LINEAGE_INDEX = ("source_file", "source_sheet", "source_row")  # where an offending row was delivered
 
 
@@ -35,9 +35,9 @@ def delivery_suite(table: str) -> Suite:
     )
 
 
-def build_suites(table: str, thresholds: Thresholds) -> list[Suite]:
+def build_suites(table: str, thresholds: QualityThresholds) -> list[Suite]:
     """The raw table's suites: its rows suite and the delivery suite."""
     if table not in RAW_TABLES:
         raise KeyError(f"no suites for raw table {table!r}; known: {', '.join(RAW_TABLES)}")
-    module = importlib.import_module(f"expectations.raw.{table}")
+    module = importlib.import_module(f"pipelines.quality.suites.raw.{table}")
     return [*module.build_suites(thresholds), delivery_suite(table)]

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from expectations.config import Thresholds
-from expectations.core import Rule, Suite, between, in_set, not_null, pseudonymised
-from expectations.raw import LINEAGE_INDEX
+from pipelines.lib.settings import QualityThresholds
+from pipelines.quality.suites.core import Rule, Suite, between, in_set, not_null, pseudonymised
+from pipelines.quality.suites.raw import LINEAGE_INDEX
 
 TABLE = "raw.gov_services"
 EVENT_TYPES = ("submitted", "accepted", "completed", "rejected", "rated")
@@ -26,5 +26,5 @@ def rules() -> list[Rule]:
     ]
 
 
-def build_suites(thresholds: Thresholds) -> list[Suite]:
+def build_suites(thresholds: QualityThresholds) -> list[Suite]:
     return [Suite(table=TABLE, frame="rows", rules=tuple(rules()), index_columns=LINEAGE_INDEX)]

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from expectations.config import Thresholds
-from expectations.core import Rule, Suite, in_set, not_null, pseudonymised, street_codes
-from expectations.raw import LINEAGE_INDEX
+from pipelines.lib.settings import QualityThresholds
+from pipelines.quality.suites.core import Rule, Suite, in_set, not_null, pseudonymised, street_codes
+from pipelines.quality.suites.raw import LINEAGE_INDEX
 
 TABLE = "raw.security_incidents"
 CATEGORIES = ("theft", "fraud", "traffic", "dispute", "fire", "violence", "other")
@@ -22,5 +22,5 @@ def rules() -> list[Rule]:
     ]
 
 
-def build_suites(thresholds: Thresholds) -> list[Suite]:
+def build_suites(thresholds: QualityThresholds) -> list[Suite]:
     return [Suite(table=TABLE, frame="rows", rules=tuple(rules()), index_columns=LINEAGE_INDEX)]

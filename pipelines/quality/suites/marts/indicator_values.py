@@ -5,8 +5,8 @@ from __future__ import annotations
 import great_expectations.expectations as gxe
 import pandas as pd
 
-from expectations.config import Thresholds
-from expectations.core import (
+from pipelines.lib.settings import QualityThresholds
+from pipelines.quality.suites.core import (
     BLOCK,
     MONTH_PERIOD,
     WARN,
@@ -37,7 +37,7 @@ def _catalogue_pairs(attribute: str) -> list[tuple[str, str]]:
     return pairs
 
 
-def rules(thresholds: Thresholds) -> list[Rule]:
+def rules(thresholds: QualityThresholds) -> list[Rule]:
     grain = "part of the published grain: a null cannot be queried or shown"
     return [
         *(not_null(column, grain) for column in COLUMNS),
@@ -167,7 +167,7 @@ def yoy_changes(rows: pd.DataFrame) -> pd.DataFrame:
     return paired[["indicator_code", "region_code", "period", "previous_value", "value", "yoy_change"]]
 
 
-def build_suites(thresholds: Thresholds) -> list[Suite]:
+def build_suites(thresholds: QualityThresholds) -> list[Suite]:
     band = thresholds.yoy_max_change
     return [
         Suite(table=TABLE, frame="rows", rules=tuple(rules(thresholds)), index_columns=KEY),

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from expectations.config import Thresholds
-from expectations.core import (
+from pipelines.lib.settings import QualityThresholds
+from pipelines.quality.suites.core import (
     MONTH_PERIOD,
     YEAR_PERIOD,
     Column,
@@ -16,7 +16,7 @@ from expectations.core import (
     not_null,
     region_codes,
 )
-from expectations.raw import LINEAGE_INDEX
+from pipelines.quality.suites.raw import LINEAGE_INDEX
 
 TABLE = "raw.statistics"
 STATUSES = ("快报", "初步核实", "最终核实")
@@ -56,5 +56,5 @@ def rules() -> list[Rule]:
     ]
 
 
-def build_suites(thresholds: Thresholds) -> list[Suite]:
+def build_suites(thresholds: QualityThresholds) -> list[Suite]:
     return [Suite(table=TABLE, frame="rows", rules=tuple(rules()), index_columns=LINEAGE_INDEX)]

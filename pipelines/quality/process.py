@@ -5,7 +5,7 @@ models of every expectation), and a run used to pay it at its first check: 8 % o
 (benchmarks/RESULTS.md, eleventh round). `innostat run` starts this process first thing, so the import runs on
 the second core while the run's own process imports Dagster and ingests, and every check of the run is then
 judged there. Where no process was started (the Dagster webserver and daemon, tests that call a check directly),
-or with INNOSTAT_CHECK_PROCESS=0, a check runs in the calling process, as before.
+or with INNOSTAT_CHECK_PROCESS=0 (`QualitySettings.check_process`), a check runs in the calling process.
 
 Dagster runs a job's steps one after another in `innostat run`, so one process judging one check at a time is
 enough. A check need not wait for its step, though. The ingest job runs its steps level by level, every feed's
@@ -13,8 +13,8 @@ ingestion before any raw check, so a raw table's ingestion asset starts its chec
 in (`start_check`): the check process judges it while the run ingests the next feeds, and the check step collects
 the outcome (`run_check` with the same key). Requests are answered in the order they were sent.
 
-After every check the process returns the freed memory to the OS (`quality.release_memory`), like the run's own
-process did, since it stays alive beside dbt's DuckDB.
+After every check the process returns the freed memory to the OS (`release_memory`), like the run's own process
+does after a check it judged itself, since it stays alive beside dbt's DuckDB.
 """
 
 from __future__ import annotations
@@ -22,24 +22,38 @@ from __future__ import annotations
 import contextlib
 import itertools
 import multiprocessing
-import os
 import pickle
 import signal
 import threading
 import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from pipelines.lib.settings import QUALITY_CHECK_PROCESS as SWITCH  # "0": judge the checks in the run's own process
+
+if TYPE_CHECKING:
+    from pipelines.lib.settings import QualitySettings
 
 T = TypeVar("T")
 
-SWITCH = "INNOSTAT_CHECK_PROCESS"  # "0": judge the checks in the run's own process
-
 
 def _warm_up() -> None:
-    """What every check needs first: GX and the suites (imported, not built: a suite reads its thresholds)."""
-    import expectations.marts
-    import expectations.raw  # noqa: F401
+    """What every check needs first: the runtime, GX and the suites (imported, not built: a suite takes its
+    thresholds)."""
+    import pipelines.quality.checks
+    import pipelines.quality.suites.marts
+    import pipelines.quality.suites.raw  # noqa: F401
+
+
+def release_memory() -> None:
+    """Hand the memory of a check's freed frames back to the OS. glibc keeps a freed heap for reuse, so without
+    this the run's process stays at its largest chunk while dbt's DuckDB works beside it, and the two add up
+    against the run's memory budget (benchmarks/RESULTS.md)."""
+    import ctypes
+
+    with contextlib.suppress(OSError, AttributeError):  # not glibc (macOS, musl): nothing to trim
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
 
 
 def _portable(error: BaseException) -> BaseException:
@@ -74,9 +88,9 @@ def _serve(connection) -> None:
 
 
 def _answer(connection) -> None:
-    from pipelines.lib import quality
+    from pipelines.quality.chunking import start_check_worker
 
-    quality.start_check_worker()
+    start_check_worker()
     with contextlib.suppress(Exception):  # the first check imports again and reports the error itself
         _warm_up()
     while True:
@@ -94,7 +108,7 @@ def _answer(connection) -> None:
         except BaseException as error:  # every failure goes back to the check that asked
             reply = (False, _portable(error))
         finally:
-            quality.release_memory()
+            release_memory()
         try:
             connection.send(reply)
         except OSError:  # the run's process closed the pipe meanwhile
@@ -177,10 +191,11 @@ _current: CheckProcess | None = None
 
 
 @contextmanager
-def checks_in_own_process() -> Iterator[CheckProcess | None]:
-    """Judge the checks run inside the block in a check process started now (unless INNOSTAT_CHECK_PROCESS=0)."""
+def checks_in_own_process(settings: QualitySettings) -> Iterator[CheckProcess | None]:
+    """Judge the checks run inside the block in a check process started now, unless `settings.check_process` is
+    off (INNOSTAT_CHECK_PROCESS=0)."""
     global _current
-    if os.environ.get(SWITCH, "1").strip() == "0" or _current is not None:
+    if not settings.check_process or _current is not None:
         yield _current
         return
     _current = CheckProcess()

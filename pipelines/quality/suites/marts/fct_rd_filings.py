@@ -6,8 +6,8 @@ from datetime import date
 
 import great_expectations.expectations as gxe
 
-from expectations.config import Thresholds
-from expectations.core import (
+from pipelines.lib.settings import QualityThresholds
+from pipelines.quality.suites.core import (
     BLOCK,
     Column,
     Rule,
@@ -20,7 +20,7 @@ from expectations.core import (
     street_codes,
     unique,
 )
-from expectations.raw.rd_filings import CREDIT_CODE, INDUSTRIES
+from pipelines.quality.suites.raw.rd_filings import CREDIT_CODE, INDUSTRIES
 
 TABLE = "marts.fct_rd_filings"
 MONEY = ["rd_expense_yuan", "revenue_yuan", "new_product_revenue_wan_yuan"]
@@ -58,5 +58,5 @@ def rules() -> list[Rule]:
     ]
 
 
-def build_suites(thresholds: Thresholds) -> list[Suite]:
+def build_suites(thresholds: QualityThresholds) -> list[Suite]:
     return [Suite(table=TABLE, frame="rows", rules=tuple(rules()), index_columns=("filing_id",))]

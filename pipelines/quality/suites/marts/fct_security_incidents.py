@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from expectations.config import Thresholds
-from expectations.core import (
+from pipelines.lib.settings import QualityThresholds
+from pipelines.quality.suites.core import (
     MONTH_PERIOD,
     WARN,
     Rule,
@@ -16,7 +16,7 @@ from expectations.core import (
     street_codes,
     unique,
 )
-from expectations.raw.security_incidents import CATEGORIES, SOURCES
+from pipelines.quality.suites.raw.security_incidents import CATEGORIES, SOURCES
 
 TABLE = "marts.fct_security_incidents"
 # Around Yanfeng District (about 26.85–26.92 N, 112.56–112.65 E), with some 30 km to spare: a point outside is
@@ -66,5 +66,5 @@ def rules() -> list[Rule]:
     ]
 
 
-def build_suites(thresholds: Thresholds) -> list[Suite]:
+def build_suites(thresholds: QualityThresholds) -> list[Suite]:
     return [Suite(table=TABLE, frame="rows", rules=tuple(rules()), index_columns=("incident_id",))]

@@ -8,17 +8,19 @@ import time
 
 import pytest
 
-from pipelines.lib import check_process
-from pipelines.lib.check_process import SWITCH, checks_in_own_process, run_check, start_check
+from pipelines.lib.settings import QualitySettings
+from pipelines.quality import process as check_process
+from pipelines.quality.process import SWITCH, checks_in_own_process, run_check, start_check
+
+STARTED = QualitySettings()  # the default: a check process is started
 
 
 def test_without_a_check_process_a_check_runs_in_the_calling_process() -> None:
     assert run_check(os.getpid) == os.getpid()
 
 
-def test_a_check_process_judges_in_a_process_of_its_own_and_stops_with_the_block(monkeypatch) -> None:
-    monkeypatch.delenv(SWITCH, raising=False)
-    with checks_in_own_process() as started:
+def test_a_check_process_judges_in_a_process_of_its_own_and_stops_with_the_block() -> None:
+    with checks_in_own_process(STARTED) as started:
         assert started is not None
         first, second = run_check(os.getpid), run_check(os.getpid)
         assert first == second != os.getpid()  # one process for every check of the run
@@ -28,31 +30,28 @@ def test_a_check_process_judges_in_a_process_of_its_own_and_stops_with_the_block
     assert run_check(os.getpid) == os.getpid()
 
 
-def test_an_error_in_the_check_process_is_raised_in_the_run_with_its_traceback(monkeypatch) -> None:
-    monkeypatch.delenv(SWITCH, raising=False)
-    with checks_in_own_process():
+def test_an_error_in_the_check_process_is_raised_in_the_run_with_its_traceback() -> None:
+    with checks_in_own_process(STARTED):
         with pytest.raises(ValueError, match="invalid literal") as raised:
             run_check(int, "not a number")
         assert any("in the run's check process" in note for note in raised.value.__notes__)
         assert run_check(int, "7") == 7  # the process serves the next check
 
 
-def test_a_check_process_that_dies_fails_the_check_with_what_to_do(monkeypatch) -> None:
-    monkeypatch.delenv(SWITCH, raising=False)
-    with checks_in_own_process(), pytest.raises(RuntimeError, match=rf"exit code 3.*{SWITCH}=0"):
+def test_a_check_process_that_dies_fails_the_check_with_what_to_do() -> None:
+    with checks_in_own_process(STARTED), pytest.raises(RuntimeError, match=rf"exit code 3.*{SWITCH}=0"):
         run_check(os._exit, 3)
 
 
 def test_the_switch_keeps_the_checks_in_the_run_process(monkeypatch) -> None:
     monkeypatch.setenv(SWITCH, "0")
-    with checks_in_own_process() as started:
+    with checks_in_own_process(QualitySettings.from_env()) as started:
         assert started is None
         assert run_check(os.getpid) == os.getpid()
 
 
-def test_a_check_started_ahead_is_judged_then_and_collected_once(monkeypatch) -> None:
-    monkeypatch.delenv(SWITCH, raising=False)
-    with checks_in_own_process():
+def test_a_check_started_ahead_is_judged_then_and_collected_once() -> None:
+    with checks_in_own_process(STARTED):
         run_check(os.getpid)  # the process has warmed up
         start_check("run-1/raw", time.monotonic_ns)
         start_check("run-1/raw", os._exit, 3)  # already asked: not sent again
@@ -64,9 +63,8 @@ def test_a_check_started_ahead_is_judged_then_and_collected_once(monkeypatch) ->
         assert run_check(time.monotonic_ns, key="run-1/raw") > asked_after  # collected: asked again, judged again
 
 
-def test_an_error_of_a_check_started_ahead_is_raised_when_it_is_collected(monkeypatch) -> None:
-    monkeypatch.delenv(SWITCH, raising=False)
-    with checks_in_own_process():
+def test_an_error_of_a_check_started_ahead_is_raised_when_it_is_collected() -> None:
+    with checks_in_own_process(STARTED):
         start_check("run-1/raw", int, "not a number")
         assert run_check(int, "7") == 7
         with pytest.raises(ValueError, match="invalid literal"):
@@ -78,9 +76,8 @@ def test_without_a_check_process_a_check_started_ahead_runs_when_asked() -> None
     assert run_check(os.getpid, key="run-1/raw") == os.getpid()
 
 
-def test_a_check_started_after_the_process_died_fails_when_it_is_collected(monkeypatch) -> None:
-    monkeypatch.delenv(SWITCH, raising=False)
-    with checks_in_own_process():
+def test_a_check_started_after_the_process_died_fails_when_it_is_collected() -> None:
+    with checks_in_own_process(STARTED):
         with pytest.raises(RuntimeError, match="exit code 3"):
             run_check(os._exit, 3)
         start_check("run-1/raw", os.getpid)  # the ingestion step that starts it does not fail
@@ -89,7 +86,8 @@ def test_a_check_started_after_the_process_died_fails_when_it_is_collected(monke
 
 
 LOCK_SCRIPT = """
-from pipelines.lib.check_process import checks_in_own_process, run_check
+from pipelines.lib.settings import QualitySettings
+from pipelines.quality.process import checks_in_own_process, run_check
 
 
 def bar_lock():
@@ -100,7 +98,7 @@ def bar_lock():
 
 
 if __name__ == "__main__":
-    with checks_in_own_process():
+    with checks_in_own_process(QualitySettings()):
         assert run_check(bar_lock)
 """
 

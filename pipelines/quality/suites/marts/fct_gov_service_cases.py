@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
-from expectations.config import Thresholds
-from expectations.core import MONTH_PERIOD, Rule, Suite, between, in_set, matches, not_null, pseudonymised, unique
-from expectations.raw.gov_services import APPLICANT_TYPES, CHANNELS
+from pipelines.lib.settings import QualityThresholds
+from pipelines.quality.suites.core import (
+    MONTH_PERIOD,
+    Rule,
+    Suite,
+    between,
+    in_set,
+    matches,
+    not_null,
+    pseudonymised,
+    unique,
+)
+from pipelines.quality.suites.raw.gov_services import APPLICANT_TYPES, CHANNELS
 
 TABLE = "marts.fct_gov_service_cases"
 
@@ -32,5 +42,5 @@ def rules() -> list[Rule]:
     ]
 
 
-def build_suites(thresholds: Thresholds) -> list[Suite]:
+def build_suites(thresholds: QualityThresholds) -> list[Suite]:
     return [Suite(table=TABLE, frame="rows", rules=tuple(rules()), index_columns=("case_id",))]

@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import importlib
 
-from expectations.config import Thresholds
-from expectations.core import BLOCK, Suite, between
+from pipelines.lib.settings import QualityThresholds
+from pipelines.quality.suites.core import BLOCK, Suite, between
 
 MARTS = ("indicator_values", "fct_gov_service_cases", "fct_security_incidents", "fct_rd_filings")
 
 
-def row_count_suite(table: str, thresholds: Thresholds) -> Suite:
+def row_count_suite(table: str, thresholds: QualityThresholds) -> Suite:
     """The built table keeps at least (1 − max_row_drop_share) of the rows it had when last published."""
     share = thresholds.max_row_drop_share
     rule = between(
@@ -33,9 +33,9 @@ def row_count_suite(table: str, thresholds: Thresholds) -> Suite:
     )
 
 
-def build_suites(model: str, thresholds: Thresholds) -> list[Suite]:
+def build_suites(model: str, thresholds: QualityThresholds) -> list[Suite]:
     """The mart's suites, its row-count suite last."""
     if model not in MARTS:
         raise KeyError(f"no suites for mart {model!r}; known: {', '.join(MARTS)}")
-    module = importlib.import_module(f"expectations.marts.{model}")
+    module = importlib.import_module(f"pipelines.quality.suites.marts.{model}")
     return [*module.build_suites(thresholds), row_count_suite(f"marts.{model}", thresholds)]
