@@ -10,24 +10,9 @@
 {%- set copies = ref('stg_gov_services__events') %}
 {%- set repeats = ref('int_gov_service_events_repeated') %}
 
+-- the columns of the stored repeats (int_gov_service_events_repeated names them), so both halves line up
 select
-    event_id,
-    case_id,
-    event_type,
-    occurred_at,
-    item_code,
-    item_name,
-    department,
-    channel,
-    applicant_type,
-    applicant_id_pseudonym,
-    applicant_phone_pseudonym,
-    visits,
-    promised_days,
-    rating,
-    source_file,
-    source_row,
-    delivered_at,
+    {{ columns_of(repeats, except=['copies_delivered']) }},
     cast(1 as {{ dbt.type_bigint() }}) as copies_delivered
 from {{ copies }} as delivered_copy
 where
@@ -38,23 +23,4 @@ where
 
 union all
 
-select
-    event_id,
-    case_id,
-    event_type,
-    occurred_at,
-    item_code,
-    item_name,
-    department,
-    channel,
-    applicant_type,
-    applicant_id_pseudonym,
-    applicant_phone_pseudonym,
-    visits,
-    promised_days,
-    rating,
-    source_file,
-    source_row,
-    delivered_at,
-    copies_delivered
-from {{ repeats }}
+select * from {{ repeats }}

@@ -9,16 +9,8 @@
 {%- set statuses = ref('stg_security__camera_statuses') %}
 {%- set repeats = ref('int_security_camera_days_repeated') %}
 
-select
-    camera_id,
-    status_date,
-    street_code,
-    installed_on,
-    is_online,
-    {{ month_key('status_date') }} as status_month,
-    source_file,
-    source_row,
-    delivered_at
+-- the columns of the stored repeats (int_security_camera_days_repeated names them), so both halves line up
+select {{ columns_of(repeats, replace={'status_month': month_key('status_date')}) }}
 from {{ statuses }} as delivered_row
 where
     not exists (
@@ -30,14 +22,4 @@ where
 
 union all
 
-select
-    camera_id,
-    status_date,
-    street_code,
-    installed_on,
-    is_online,
-    status_month,
-    source_file,
-    source_row,
-    delivered_at
-from {{ repeats }}
+select * from {{ repeats }}
