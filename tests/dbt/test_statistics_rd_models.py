@@ -30,6 +30,7 @@ SELECT = [
     "path:models/intermediate/statistics",
     "path:models/intermediate/rd_filings",
     "path:models/marts/statistics",
+    "path:models/marts/indicators/indicators.sql",
     "path:models/marts/rd_filings",
     "path:models/marts/core/dim_region.sql",
     "path:seeds",
