@@ -9,8 +9,16 @@
 {%- set statuses = ref('stg_security__camera_statuses') %}
 {%- set repeats = ref('int_security_camera_days_repeated') %}
 
--- the columns of the stored repeats (int_security_camera_days_repeated names them), so both halves line up
-select {{ columns_of(repeats, replace={'status_month': month_key('status_date')}) }}
+{#- the columns of a camera-day (status_month between them), as int_security_camera_days_repeated stores them:
+    both halves of the union name them from here, so they line up (a dbt unit test gives this view fixtures,
+    whose columns cannot be looked up) -#}
+{%- set key_columns = ['camera_id', 'status_date', 'street_code', 'installed_on', 'is_online'] %}
+{%- set lineage_columns = ['source_file', 'source_row', 'delivered_at'] %}
+
+select
+    {{ key_columns | join(',\n    ') }},
+    {{ month_key('status_date') }} as status_month,
+    {{ lineage_columns | join(',\n    ') }}
 from {{ statuses }} as delivered_row
 where
     not exists (
@@ -22,4 +30,8 @@ where
 
 union all
 
-select * from {{ repeats }}
+select
+    {{ key_columns | join(',\n    ') }},
+    status_month,
+    {{ lineage_columns | join(',\n    ') }}
+from {{ repeats }}
