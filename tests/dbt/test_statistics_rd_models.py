@@ -17,6 +17,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 import pytest
+import yaml
 
 from pipelines.ingest.runner import ensure_layout, raw_schema
 
@@ -30,6 +31,7 @@ SELECT = [
     "path:models/intermediate/statistics",
     "path:models/intermediate/rd_filings",
     "path:models/marts/statistics",
+    "path:models/marts/indicators/indicators.sql",
     "path:models/marts/rd_filings",
     "path:models/marts/core/dim_region.sql",
     "path:seeds",
@@ -392,3 +394,37 @@ def test_dim_enterprise_and_catalogue(warehouse):
         "where target_code = 'INNOVATIVE_BACKBONE_ENTERPRISES_20' and period = '2020'",
     )
     assert backbone == [(1.0,)]
+
+
+def test_contracted_tables_publish_the_contracts_columns_in_order(warehouse):
+    """fct_rd_filings and indicator_vintages name no columns in SQL (columns_of drops what they leave out): their
+    published columns and order are those of the contract in the YAML beside them, and nothing else."""
+    for folder, table in [("rd_filings", "fct_rd_filings"), ("statistics", "indicator_vintages")]:
+        models = yaml.safe_load((DBT_PROJECT / "models" / "marts" / folder / f"_{folder}__models.yml").read_text())
+        (model,) = [model for model in models["models"] if model["name"] == table]
+        published = [
+            name
+            for (name,) in _rows(
+                warehouse,
+                "select column_name from information_schema.columns "
+                f"where table_schema = 'marts' and table_name = '{table}' order by ordinal_position",
+            )
+        ]
+        assert published == [column["name"] for column in model["columns"]], table
+    columns = {
+        name
+        for (name,) in _rows(
+            warehouse,
+            "select column_name from information_schema.columns "
+            "where table_schema = 'intermediate' and table_name = 'int_rd_filings_ranked'",
+        )
+    }
+    published = {
+        name
+        for (name,) in _rows(
+            warehouse,
+            "select column_name from information_schema.columns "
+            "where table_schema = 'marts' and table_name = 'fct_rd_filings'",
+        )
+    }
+    assert columns - published == {"file_hash"}

@@ -10,24 +10,16 @@
 {%- set copies = ref('stg_gov_services__events') %}
 {%- set repeats = ref('int_gov_service_events_repeated') %}
 
+{#- the columns of an event, as int_gov_service_events_repeated stores them: both halves of the union name them
+    from here, so they line up (a dbt unit test gives this view fixtures, whose columns cannot be looked up) -#}
+{%- set event_columns = [
+    'event_id', 'case_id', 'event_type', 'occurred_at', 'item_code', 'item_name', 'department', 'channel',
+    'applicant_type', 'applicant_id_pseudonym', 'applicant_phone_pseudonym', 'visits', 'promised_days', 'rating',
+    'source_file', 'source_row', 'delivered_at',
+] %}
+
 select
-    event_id,
-    case_id,
-    event_type,
-    occurred_at,
-    item_code,
-    item_name,
-    department,
-    channel,
-    applicant_type,
-    applicant_id_pseudonym,
-    applicant_phone_pseudonym,
-    visits,
-    promised_days,
-    rating,
-    source_file,
-    source_row,
-    delivered_at,
+    {{ event_columns | join(',\n    ') }},
     cast(1 as {{ dbt.type_bigint() }}) as copies_delivered
 from {{ copies }} as delivered_copy
 where
@@ -39,22 +31,6 @@ where
 union all
 
 select
-    event_id,
-    case_id,
-    event_type,
-    occurred_at,
-    item_code,
-    item_name,
-    department,
-    channel,
-    applicant_type,
-    applicant_id_pseudonym,
-    applicant_phone_pseudonym,
-    visits,
-    promised_days,
-    rating,
-    source_file,
-    source_row,
-    delivered_at,
+    {{ event_columns | join(',\n    ') }},
     copies_delivered
 from {{ repeats }}

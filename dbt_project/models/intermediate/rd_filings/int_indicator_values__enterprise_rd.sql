@@ -6,45 +6,31 @@
 
 with current_filings as (select * from {{ ref('int_rd_filings_current') }}),
 
+-- each current filing three times: in the district total, under its street, and under its industry
 breakdowns as (
     select
-        filing_year,
+        *,
         '{{ district_code }}' as region_code,
         'total' as dimension,
-        'total' as member,
-        credit_code,
-        rd_expense_wan_yuan,
-        rd_personnel,
-        revenue_wan_yuan,
-        has_ht_certificate
+        'total' as member
     from current_filings
 
     union all
 
     select
-        filing_year,
+        *,
         street_code as region_code,
         'total' as dimension,
-        'total' as member,
-        credit_code,
-        rd_expense_wan_yuan,
-        rd_personnel,
-        revenue_wan_yuan,
-        has_ht_certificate
+        'total' as member
     from current_filings
 
     union all
 
     select
-        filing_year,
+        *,
         '{{ district_code }}' as region_code,
         'industry' as dimension,
-        industry as member,
-        credit_code,
-        rd_expense_wan_yuan,
-        rd_personnel,
-        revenue_wan_yuan,
-        has_ht_certificate
+        industry as member
     from current_filings
 ),
 

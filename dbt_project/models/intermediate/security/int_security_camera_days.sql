@@ -9,16 +9,16 @@
 {%- set statuses = ref('stg_security__camera_statuses') %}
 {%- set repeats = ref('int_security_camera_days_repeated') %}
 
+{#- the columns of a camera-day (status_month between them), as int_security_camera_days_repeated stores them:
+    both halves of the union name them from here, so they line up (a dbt unit test gives this view fixtures,
+    whose columns cannot be looked up) -#}
+{%- set key_columns = ['camera_id', 'status_date', 'street_code', 'installed_on', 'is_online'] %}
+{%- set lineage_columns = ['source_file', 'source_row', 'delivered_at'] %}
+
 select
-    camera_id,
-    status_date,
-    street_code,
-    installed_on,
-    is_online,
+    {{ key_columns | join(',\n    ') }},
     {{ month_key('status_date') }} as status_month,
-    source_file,
-    source_row,
-    delivered_at
+    {{ lineage_columns | join(',\n    ') }}
 from {{ statuses }} as delivered_row
 where
     not exists (
@@ -31,13 +31,7 @@ where
 union all
 
 select
-    camera_id,
-    status_date,
-    street_code,
-    installed_on,
-    is_online,
+    {{ key_columns | join(',\n    ') }},
     status_month,
-    source_file,
-    source_row,
-    delivered_at
+    {{ lineage_columns | join(',\n    ') }}
 from {{ repeats }}

@@ -37,14 +37,7 @@ repeated_days as (
 
 ranked_repeats as (
     select
-        camera_id,
-        status_date,
-        street_code,
-        installed_on,
-        is_online,
-        source_file,
-        source_row,
-        delivered_at,
+        *,
         row_number() over (
             partition by camera_id, status_date
             order by delivered_at desc, source_file desc, source_row desc

@@ -6,20 +6,7 @@ with deliveries as (select * from {{ ref('stg_statistics__values') }}),
 
 ranked as (
     select
-        region_code,
-        indicator_code,
-        period,
-        period_type,
-        value,
-        unit,
-        status,
-        delivered_at,
-        source_file,
-        source_sheet,
-        source_row,
-        period_delivered,
-        value_delivered,
-        unit_delivered,
+        *,
         cast(row_number() over (
             partition by region_code, indicator_code, period
             order by delivered_at asc, source_file asc, source_row asc, source_sheet asc nulls first
@@ -37,6 +24,7 @@ ranked as (
     from deliveries
 ),
 
+-- the columns a vintage keeps (the raw file's hash, ingestion time and delivered indicator name stay in staging)
 final as (
     select
         region_code,

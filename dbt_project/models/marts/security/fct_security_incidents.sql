@@ -1,6 +1,8 @@
 -- depends_on: {{ ref('stg_security__incidents') }}
 -- fct_security_incidents.sql: one row per 110 incident in its current state (the later delivered record).
 -- Reporter data only as keyed pseudonyms; coordinates as stored (rounded to 3 decimals at ingestion).
+-- Every column of int_security_incidents_current but the record's file and row, its delivered_at named
+-- state_delivered_at; the published names, types and order are the enforced contract in _security__models.yml.
 {{
     config(
         materialized='incremental',
@@ -9,8 +11,9 @@
         unique_key='incident_id',
     )
 }}
+{%- set current_incidents = ref('int_security_incidents_current') %}
 with incidents as (
-    select * from {{ ref('int_security_incidents_current') }}
+    select * from {{ current_incidents }}
     {% if is_incremental() %}
         -- the incidents the intermediate model recomputed in this run's month window
         where {{ id_in_month_window(ref('stg_security__incidents'), 'incident_id', 'received_at') }}
@@ -19,23 +22,7 @@ with incidents as (
 
 final as (
     select
-        incident_id,
-        received_at,
-        dispatched_at,
-        arrived_at,
-        closed_at,
-        category,
-        street_code,
-        lat,
-        lon,
-        report_source,
-        reporter_name_pseudonym,
-        reporter_phone_pseudonym,
-        reporter_id_number_pseudonym,
-        is_reporter_id_valid,
-        response_min,
-        received_month,
-        records_delivered,
+        {{ columns_of(current_incidents, except=['source_file', 'source_row', 'delivered_at']) }},
         delivered_at as state_delivered_at
     from incidents
 )

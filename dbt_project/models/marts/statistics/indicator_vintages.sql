@@ -1,25 +1,13 @@
 -- indicator_vintages.sql: every value ever delivered for a statistics indicator (also repeats of the same
 -- value and "not available" deliveries, as null), in base units, so one can see what was published when.
-with vintages as (select * from {{ ref('int_statistics_vintages') }}),
+-- Every column of int_statistics_vintages but is_latest_delivery; the published names, types and order are the
+-- enforced contract in _statistics__models.yml (a contracted table is written in the contract's column order).
+{%- set all_vintages = ref('int_statistics_vintages') %}
+
+with vintages as (select * from {{ all_vintages }}),
 
 final as (
-    select
-        indicator_code,
-        region_code,
-        period,
-        value,
-        status,
-        delivered_at,
-        source_file,
-        period_type,
-        source_row,
-        delivery_rank,
-        is_current,
-        source_sheet,
-        unit,
-        period_delivered,
-        value_delivered,
-        unit_delivered
+    select {{ columns_of(all_vintages, except=['is_latest_delivery']) }}
     from vintages
 )
 
