@@ -20,6 +20,7 @@ from pathlib import Path
 
 import duckdb
 
+from pipelines.lib.feeds import ledger_dir
 from pipelines.lib.months import MONTHLY_TABLES
 from pipelines.lib.timeparse import SHANGHAI
 
@@ -75,7 +76,7 @@ class Freshness:
 
 
 def _ledger(raw_dir: Path) -> list[str]:
-    return [str(p) for p in (raw_dir / "ingest_ledger").glob("*.parquet")]
+    return [str(p) for p in ledger_dir(raw_dir).glob("*.parquet")]
 
 
 def last_delivery(raw_dir: Path, feed: str | None = None, until: datetime | None = None) -> datetime | None:

@@ -15,11 +15,12 @@ from pathlib import Path
 
 import duckdb
 
+from pipelines.lib.feeds import ledger_dir, monthly_tables
 from pipelines.lib.settings import Settings
 from pipelines.lib.timeparse import SHANGHAI
 
 # raw table → the column whose month is the partition
-MONTHLY_TABLES = {"gov_services": "occurred_at", "security_incidents": "received_at", "security_cameras": "status_date"}
+MONTHLY_TABLES = monthly_tables()
 
 
 def _span(con: duckdb.DuckDBPyConnection, files: list[str], column: str) -> tuple[str, str] | None:
@@ -79,7 +80,7 @@ def _plans_dir(settings: Settings) -> Path:
 def ledger_hashes(raw_dir: Path) -> set[str]:
     """Content hashes of every committed ledger entry, of every table (loaded or rejected). A duplicate's row
     (`<table>-<hash>.dup-<path key>.parquet`) adds nothing to build, so it is not an entry to publish."""
-    folder = raw_dir / "ingest_ledger"
+    folder = ledger_dir(raw_dir)
     if not folder.is_dir():
         return set()
     # `<table>-<hash>.parquet`: table names have no '-', hashes are hex
