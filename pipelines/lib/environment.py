@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 
 from pipelines.lib.settings import PROJECT_ROOT, Settings
 
@@ -37,11 +38,11 @@ def export_settings(settings: Settings, *, demo: bool | None = None) -> None:
         os.environ["INNOSTAT_DEMO"] = "1" if demo or holds_demo_data(settings.state_dir) else "0"
 
 
-def number_setting(variable: str, default, parse, valid, wanted: str):
-    """The environment variable `variable` parsed with `parse` (int or float); `default` when it is unset or
-    empty. A value that does not parse, or for which `valid(value)` is false, raises ValueError saying that it
-    must be `wanted`."""
-    text = os.environ.get(variable, "").strip()
+def number_setting(variable: str, default, parse, valid, wanted: str, environ: Mapping[str, str] = os.environ):
+    """The environment variable `variable` (of `environ`) parsed with `parse` (int or float); `default` when it is
+    unset or empty. A value that does not parse, or for which `valid(value)` is false, raises ValueError saying
+    that it must be `wanted`."""
+    text = environ.get(variable, "").strip()
     if not text:
         return default
     try:
@@ -53,7 +54,8 @@ def number_setting(variable: str, default, parse, valid, wanted: str):
     return value
 
 
-def worker_processes(variable: str, default: int) -> int:
+def worker_processes(variable: str, default: int, environ: Mapping[str, str] = os.environ) -> int:
     """How many worker processes the environment variable `variable` asks for (1 = none, in the run's process);
     `default` when it is unset or empty."""
-    return number_setting(variable, default, int, lambda n: n >= 1, "a whole number ≥ 1 (1 = no worker processes)")
+    wanted = "a whole number ≥ 1 (1 = no worker processes)"
+    return number_setting(variable, default, int, lambda n: n >= 1, wanted, environ)
