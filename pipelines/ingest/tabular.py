@@ -26,7 +26,7 @@ from typing import IO
 import polars as pl
 
 from pipelines.ingest.base import QUARANTINE_COLUMNS, FileRejected, open_regular
-from pipelines.ingest.limits import Limits, limits, ratio_exceeded, size
+from pipelines.ingest.limits import ratio_exceeded, size
 from pipelines.ingest.reasons import (
     BAD_ENCODING,
     CELL_TOO_LONG,
@@ -39,8 +39,11 @@ from pipelines.ingest.reasons import (
     WRONG_HEADER,
 )
 from pipelines.lib.encoding import UndecodableFile, decode_csv_bytes
+from pipelines.lib.settings import IngestLimits
 
 _SPACES = " \t\u3000\ufeff\xa0"
+
+DEFAULT_LIMITS = IngestLimits()  # the caps' defaults, for a reader called outside a run (a run passes its own)
 
 
 def clean_header(name: object) -> str:
@@ -93,14 +96,16 @@ def _check_header(names: list[str], required: list[str], where: str) -> None:
         )
 
 
-def read_csv_records(path: Path, required: list[str]) -> tuple[pl.DataFrame, list[tuple[int, str, list]]]:
+def read_csv_records(
+    path: Path, required: list[str], caps: IngestLimits = DEFAULT_LIMITS
+) -> tuple[pl.DataFrame, list[tuple[int, str, list]]]:
     """Read a whole CSV file (one file is bounded; the feed history never is).
 
     Returns (frame of well-formed records, ragged records as (record number, reason, values)); the values of a
     ragged record are kept by the header's name for the contract's columns only (a ragged record cannot say which
     value is whose, so nothing beyond the contract's columns is kept).
     """
-    cap = limits().csv_bytes
+    cap = caps.csv_bytes
     if (on_disk := path.stat().st_size) > cap:
         raise FileRejected(
             f"the CSV file is {size(on_disk)}, over the {size(cap)} cap (INNOSTAT_MAX_CSV_BYTES); split it into "
@@ -235,7 +240,7 @@ class _TooBig(Exception):
     pass
 
 
-def _inspect_xlsx(content: bytes, caps: Limits) -> dict[str, _SheetScan]:
+def _inspect_xlsx(content: bytes, caps: IngestLimits) -> dict[str, _SheetScan]:
     """Check the workbook against the caps before fastexcel reads a sheet whole, and find its formula cells.
 
     The zip's declared sizes are checked first (cheap), then every worksheet is streamed through expat with a
@@ -289,7 +294,7 @@ def _inspect_xlsx(content: bytes, caps: Limits) -> dict[str, _SheetScan]:
     return scans
 
 
-def _check_xlsx_size(uncompressed: int, on_disk: int, caps: Limits) -> None:
+def _check_xlsx_size(uncompressed: int, on_disk: int, caps: IngestLimits) -> None:
     if uncompressed > caps.xlsx_bytes:
         raise FileRejected(
             f"the workbook holds over {size(uncompressed)} uncompressed, beyond the {size(caps.xlsx_bytes)} cap "
@@ -337,13 +342,14 @@ def _scan_sheet(stream: IO[bytes]) -> _SheetScan:
     return scan
 
 
-def read_xlsx_records(path: Path, required: list[str]) -> Iterator[tuple[pl.DataFrame, pl.DataFrame]]:
+def read_xlsx_records(
+    path: Path, required: list[str], caps: IngestLimits = DEFAULT_LIMITS
+) -> Iterator[tuple[pl.DataFrame, pl.DataFrame]]:
     """Yield (frame, quarantine rows) per sheet whose first row holds the feed's header. Rejects the file if none
     does, or if it is over a cap. A row holding a formula is quarantined: its cached value is whatever the last
     program to save the file computed (a `=HYPERLINK(…)` reads as 0), not a delivered value."""
     import fastexcel
 
-    caps = limits()
     with open_regular(path) as handle:  # read once, so fastexcel reads the very bytes checked here
         content = handle.read(caps.xlsx_bytes + 1)
     if len(content) > caps.xlsx_bytes:
@@ -434,25 +440,29 @@ def _short(value: object, chars: int = 200) -> str | None:
     return text if len(text) <= chars else text[:chars] + "…"
 
 
-def read_tabular(path: Path, required: list[str]) -> Iterator[tuple[pl.DataFrame, pl.DataFrame]]:
+def read_tabular(
+    path: Path, required: list[str], caps: IngestLimits = DEFAULT_LIMITS
+) -> Iterator[tuple[pl.DataFrame, pl.DataFrame]]:
     """CSV or xlsx, by extension: (frame, quarantine rows the reader rejected) per CSV file or per feed sheet.
 
     The reader's rejects are ragged records, rows with a cell over `INNOSTAT_MAX_CELL_CHARS` and xlsx rows
     holding a formula."""
     if path.name.lower().endswith(".xlsx"):
-        for frame, formulas in read_xlsx_records(path, required):
-            frame, too_long = split_long_cells(frame, required)
+        for frame, formulas in read_xlsx_records(path, required, caps):
+            frame, too_long = split_long_cells(frame, required, caps)
             yield frame, pl.concat([formulas, too_long])
     else:
-        frame, ragged = read_csv_records(path, required)
-        frame, too_long = split_long_cells(frame, required)
+        frame, ragged = read_csv_records(path, required, caps)
+        frame, too_long = split_long_cells(frame, required, caps)
         yield frame, pl.concat([ragged_to_quarantine(ragged), too_long])
 
 
-def split_long_cells(frame: pl.DataFrame, required: list[str]) -> tuple[pl.DataFrame, pl.DataFrame]:
+def split_long_cells(
+    frame: pl.DataFrame, required: list[str], caps: IngestLimits = DEFAULT_LIMITS
+) -> tuple[pl.DataFrame, pl.DataFrame]:
     """(rows whose every cell is within `INNOSTAT_MAX_CELL_CHARS`, quarantine rows for the others, their cells
     cut to the cap (at most 200 characters) in `raw`)."""
-    cap = limits().cell_chars
+    cap = caps.cell_chars
     shown = min(cap, 200)
     lengths = [pl.col(name).str.len_chars().fill_null(0) for name in required]
     too_long = pl.any_horizontal([length > cap for length in lengths])
