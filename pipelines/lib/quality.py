@@ -340,9 +340,9 @@ def _needed_columns(suites: list[Suite], frame: str) -> set[str]:
 
 
 def _run_ledger(raw_dir: Path, table: str, run_id: str) -> pl.DataFrame:
-    from pipelines.ingest.runner import LEDGER_COLUMNS
+    from pipelines.lib.feeds import LEDGER_COLUMNS, ledger_dir
 
-    ledger_files = sorted((raw_dir / "ingest_ledger").glob(f"{table}-*.parquet"))
+    ledger_files = sorted(ledger_dir(raw_dir).glob(f"{table}-*.parquet"))
     return (
         pl.scan_parquet(ledger_files).filter(pl.col("run_id") == run_id).collect()
         if ledger_files
@@ -566,7 +566,7 @@ def raw_row_chunks(raw_dir: Path, table: str, run_id: str, suites: list[Suite]) 
     """This run's raw rows (only the columns the suites read), whole files at a time, about `chunk_rows()` each.
 
     A chunk names its files; whoever judges it reads them (a worker process reads its own)."""
-    from pipelines.ingest.runner import raw_schema
+    from pipelines.lib.feeds import raw_schema
 
     schema = raw_schema(table)
     wanted = tuple(c for c in schema if c in _needed_columns(suites, "rows"))
@@ -614,7 +614,7 @@ def raw_frames(
 ) -> dict[str, pd.DataFrame]:
     """This run's batch of a raw table: its rows (`rows`, unless not `with_rows`) and one row per file it
     ingested (`delivery`)."""
-    from pipelines.ingest.runner import raw_schema
+    from pipelines.lib.feeds import raw_schema
 
     ledger = _run_ledger(raw_dir, table, run_id)
     delivery = ledger.select(
