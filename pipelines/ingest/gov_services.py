@@ -56,7 +56,7 @@ COLUMNS: dict[str, pl.DataType] = FEED.own_columns()  # declared in dbt's raw so
 TEXT_FIELDS = ("event_type", "item_code", "item_name", "department", "channel", "applicant_type")
 # Texts no closed rule constrains, stored as delivered: scanned for phones and resident IDs.
 FREE_TEXT = ("event_id", "case_id", "item_code", "item_name", "department")
-KINDS = {  # how the fast path reads each field (see jsonlines.split_plain)
+KINDS = {  # how the fast path reads each field (see jsonlines/fast_path.split_plain)
     **dict.fromkeys(("event_id", "case_id", *TEXT_FIELDS), "text"),
     "occurred_at": "str",
     **dict.fromkeys(("visits", "promised_days", "rating"), "int"),

@@ -53,7 +53,7 @@ CATEGORIES = ("theft", "fraud", "traffic", "dispute", "fire", "violence", "other
 SOURCES = ("call_110", "app", "camera", "patrol")
 COORDINATE_DECIMALS = 3
 FREE_TEXT = ("incident_id",)  # the one text no closed rule constrains: scanned for phones and resident IDs
-KINDS = {  # how the fast path reads each field (see jsonlines.split_plain)
+KINDS = {  # how the fast path reads each field (see jsonlines/fast_path.split_plain)
     "incident_id": "text",
     **dict.fromkeys(TIMESTAMPS, "str"),
     **dict.fromkeys(("category", "street_code", "source"), "text"),
