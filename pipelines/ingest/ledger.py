@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 import polars as pl
@@ -76,20 +78,37 @@ class LedgerIndex:
             atomic_write_text(self.path, json.dumps(self.entries, ensure_ascii=False))
 
 
-def commit(raw_dir: Path, feed: str, key: str, source_file: str, run_id: str, **values) -> None:
-    """Write the ledger entry of one landed file of `feed` (`key`: its content hash, or a non-regular file's
-    rejection key): the commit marker of its data and quarantine files. Columns not given are null."""
-    write_parquet(ledger_file(raw_dir, feed, key), [_row(feed, source_file, key, run_id, values)], LEDGER_COLUMNS)
+@dataclass(frozen=True)
+class Entry:
+    """One ledger row, but for its feed and run: what became of one landed file."""
+
+    source_file: str  # relative to the landing zone
+    key: str  # the content hash (a non-regular file: its rejection key): the row's `file_hash`
+    bytes: int
+    delivered_at: datetime
+    ingested_at: datetime
+    status: str  # loaded | rejected | duplicate
+    reason: str | None = None  # why a whole file was rejected, or which file a duplicate repeats
+    reason_code: str | None = None  # a file-scope code of quarantine_reasons.csv; null when loaded
+    reason_detail: str | None = None  # the offending measure or value, scrubbed
+    duplicate_of: str | None = None  # a duplicate: the source_file of the committed file with the same bytes
+    rows_loaded: int = 0
+    rows_quarantined: int = 0
+    rows_skipped: int = 0  # rows that were exact re-deliveries of rows already loaded
+
+    def frame(self, feed: str, run_id: str) -> pl.DataFrame:
+        """The row; `feed` is the feed's name, which its raw table carries too (pipelines/lib/feeds.py)."""
+        row = {name: None for name in LEDGER_COLUMNS}
+        values = {name: getattr(self, name) for name in self.__dataclass_fields__ if name != "key"}
+        row.update(values, feed=feed, file_hash=self.key, run_id=run_id)
+        return pl.DataFrame([row], schema=LEDGER_COLUMNS)
 
 
-def commit_duplicate(raw_dir: Path, feed: str, digest: str, source_file: str, run_id: str, **values) -> None:
-    """Write the ledger entry of a byte-identical copy of the committed file with content hash `digest`."""
-    path = duplicate_ledger_file(raw_dir, feed, digest, path_key(source_file))
-    write_parquet(path, [_row(feed, source_file, digest, run_id, values)], LEDGER_COLUMNS)
-
-
-def _row(feed: str, source_file: str, key: str, run_id: str, values: dict) -> pl.DataFrame:
-    """One ledger row; `feed` is the feed's name, which its raw table carries too (pipelines/lib/feeds.py)."""
-    row = {name: None for name in LEDGER_COLUMNS}
-    row.update(feed=feed, source_file=source_file, file_hash=key, run_id=run_id, **values)
-    return pl.DataFrame([row], schema=LEDGER_COLUMNS)
+def commit(raw_dir: Path, feed: str, entry: Entry, run_id: str) -> None:
+    """Write the ledger entry of one landed file of `feed`: the commit marker of its data and quarantine files.
+    A duplicate gets a file of its own beside its original's (`<table>-<hash>.dup-<path key>.parquet`)."""
+    if entry.status == "duplicate":
+        path = duplicate_ledger_file(raw_dir, feed, entry.key, path_key(entry.source_file))
+    else:
+        path = ledger_file(raw_dir, feed, entry.key)
+    write_parquet(path, [entry.frame(feed, run_id)], LEDGER_COLUMNS)

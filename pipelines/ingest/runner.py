@@ -19,10 +19,11 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from pathlib import Path
 
 from pipelines.ingest import ledger
-from pipelines.ingest.file_ingest import FileJob, not_regular_reason, now
+from pipelines.ingest.file_ingest import FileJob, FileOutcome, not_regular_reason, now
 from pipelines.ingest.landing import Landed, hash_cache, landed
 from pipelines.ingest.layout import apply_allow_list, ensure_layout, remove_orphans
 from pipelines.ingest.reasons import DUPLICATE_FILE, NOT_REGULAR_FILE
@@ -60,7 +61,7 @@ class IngestReport:
         )
 
 
-def _delivered_at(entry: Landed):
+def _delivered_at(entry: Landed) -> datetime:
     return mtime_to_shanghai(entry.mtime_ns / 1e9)
 
 
@@ -76,6 +77,109 @@ def _settled(table: str, landing: Path, settle: float, say: Callable[[str], None
     for entry in changing:
         say(f"{table}: {entry.source_file} is still being written: left for the next run")
     return entries, changing
+
+
+@dataclass
+class _FeedRun:
+    """One run of one feed: what the ledger has committed, and the ledger entries this run adds to it."""
+
+    table: str
+    raw_dir: Path
+    run_id: str
+    say: Callable[[str], None]
+    report: IngestReport
+    committed: set[str]  # content hashes (and rejection keys) in the ledger
+    index: ledger.LedgerIndex
+
+    def commit(self, entry: ledger.Entry) -> None:
+        """Write `entry`; a file's own entry (not a duplicate's) makes its content hash known and counts as new."""
+        ledger.commit(self.raw_dir, self.table, entry, self.run_id)
+        if entry.status != "duplicate":
+            self.committed.add(entry.key)
+            self.report.files_new += 1
+
+    def reject_unread(self, landed_file: Landed) -> None:
+        """A symbolic link or other non-regular file: rejected once, under its path-and-kind key, never opened."""
+        key = landed_file.rejection_key()
+        if key in self.committed:
+            self.report.files_already_ingested += 1
+            return
+        reason = not_regular_reason(landed_file.kind)
+        self.report.files_rejected += 1
+        self.report.rejected.append((landed_file.source_file, reason))
+        self.say(f"{self.table}: rejected {landed_file.source_file}: {reason}")
+        self.commit(
+            ledger.Entry(
+                landed_file.source_file,
+                key,
+                landed_file.size,
+                _delivered_at(landed_file),
+                now(),
+                "rejected",
+                reason,
+                NOT_REGULAR_FILE,
+                landed_file.kind,
+            )
+        )
+
+    def record(self, job: FileJob, outcome: FileOutcome, files: int) -> None:
+        """A parsed file's ledger entry, written last: the commit marker of its data and quarantine files."""
+        if outcome.status == "error":  # a bug, not bad data: no ledger entry, the file is retried next run
+            self.report.errors.append((job.source_file, outcome.reason or ""))
+            return
+        if outcome.status == "rejected":
+            self.report.files_rejected += 1
+            self.report.rejected.append((job.source_file, outcome.reason or ""))
+            self.say(f"{self.table}: rejected {job.source_file}: {outcome.reason}")
+        else:
+            self.say(
+                f"{self.table}: file {job.number}/{files} {job.source_file}: {outcome.loaded} rows loaded, "
+                f"{outcome.quarantined} quarantined"
+            )
+        self.commit(
+            ledger.Entry(
+                job.source_file,
+                job.digest,
+                outcome.size,
+                outcome.delivered_at,
+                outcome.ingested_at,
+                outcome.status,
+                outcome.reason,
+                outcome.reason_code,
+                outcome.reason_detail,
+                rows_loaded=outcome.loaded,
+                rows_quarantined=outcome.quarantined,
+                rows_skipped=outcome.skipped,
+            )
+        )
+        self.index.add(job.digest, job.source_file, outcome.loaded + outcome.skipped, outcome.status)
+        self.report.rows_loaded += outcome.loaded
+        self.report.rows_quarantined += outcome.quarantined
+        self.report.rows_skipped += outcome.skipped
+
+    def record_copy(self, copy: Landed, digest: str) -> None:
+        """A byte-identical copy of a committed file under another path: recorded once, adds nothing."""
+        if digest not in self.committed:  # its original failed unexpectedly: both are retried next run
+            return
+        original, delivered, _status = self.index.entries[digest]
+        self.commit(
+            ledger.Entry(
+                copy.source_file,
+                digest,
+                copy.size,
+                _delivered_at(copy),
+                now(),
+                "duplicate",
+                f"a byte-identical copy of {original}, already ingested: adds nothing",
+                DUPLICATE_FILE,
+                original,
+                duplicate_of=original,
+                rows_skipped=delivered,  # every row of it is an exact re-delivery of the original's
+            )
+        )
+        self.say(f"{self.table}: {copy.source_file} duplicates {original}: recorded, nothing added")
+        self.report.files_duplicate += 1
+        self.report.files_already_ingested += 1
 
 
 def ingest_table(
@@ -107,50 +211,22 @@ def ingest_table(
     )
     parser = parser_for(table)
     say = progress or (lambda message: log.info(message))
-    report = IngestReport(table=table)
     ensure_layout(raw_dir, table)
     committed = ledger.ingested_hashes(raw_dir, table)
     remove_orphans(raw_dir, table, committed)
     apply_allow_list(raw_dir, table, pseudonymiser)
     entries, changing = _settled(table, landing, settings.settle_seconds, say)
-    report.files_unsettled = len(changing)
-    report.files_seen = len(entries)
+    report = IngestReport(table=table, files_seen=len(entries), files_unsettled=len(changing))
+    run = _FeedRun(table, raw_dir, run_id, say, report, committed, ledger.LedgerIndex(raw_dir, table, committed))
     hashes = hash_cache(raw_dir, table)
-    index = ledger.LedgerIndex(raw_dir, table, committed)
     duplicates_known = ledger.recorded_duplicates(raw_dir, table)
     jobs: list[FileJob] = []
-    first_in_run: dict[str, str] = {}  # content hash → source_file of its first file in this run
-    copies: list[tuple[Landed, str]] = []  # (entry, content hash) of copies to record once their original is
+    first_in_run: set[str] = set()  # content hashes of the files parsed in this run
+    copies: list[tuple[Landed, str]] = []  # (copy, content hash) to record once their original is
     try:
         for number, entry in enumerate(entries, start=1):
             if not entry.regular:
-                key = entry.rejection_key()
-                if key in committed:
-                    report.files_already_ingested += 1
-                    continue
-                reason = not_regular_reason(entry.kind)
-                report.files_rejected += 1
-                report.rejected.append((entry.source_file, reason))
-                say(f"{table}: rejected {entry.source_file}: {reason}")
-                ledger.commit(
-                    raw_dir,
-                    table,
-                    key,
-                    entry.source_file,
-                    run_id,
-                    bytes=entry.size,
-                    delivered_at=_delivered_at(entry),
-                    ingested_at=now(),
-                    status="rejected",
-                    reason=reason,
-                    reason_code=NOT_REGULAR_FILE,
-                    reason_detail=entry.kind,
-                    rows_loaded=0,
-                    rows_quarantined=0,
-                    rows_skipped=0,
-                )
-                committed.add(key)
-                report.files_new += 1
+                run.reject_unread(entry)
                 continue
             try:
                 digest = hashes.hash(entry.path)
@@ -158,85 +234,27 @@ def ingest_table(
                 say(f"{table}: {entry.source_file} changed while being looked at ({err}): left for the next run")
                 continue
             if digest in committed:
-                original = index.entries.get(digest, [None])[0]
+                original = run.index.entries.get(digest, [None])[0]
                 if original == entry.source_file or (digest, ledger.path_key(entry.source_file)) in duplicates_known:
                     report.files_already_ingested += 1
                 else:
                     copies.append((entry, digest))
-                continue
-            if digest in first_in_run:  # a copy of a file earlier in this run: parsed once, recorded after it
+            elif digest in first_in_run:  # a copy of a file earlier in this run: parsed once, recorded after it
                 copies.append((entry, digest))
-                continue
-            first_in_run[digest] = entry.source_file
-            jobs.append(
-                FileJob(table, number, len(entries), entry.path, entry.source_file, digest, raw_dir, settings.limits)
-            )
+            else:
+                first_in_run.add(digest)
+                source = (entry.path, entry.source_file, digest)
+                jobs.append(FileJob(table, number, len(entries), *source, raw_dir, settings.limits))
     finally:
         hashes.save()
     try:
-        for job, outcome in zip(jobs, outcomes(jobs, parser, pseudonymiser, settings.workers, say), strict=True):
-            if outcome.status == "error":
-                report.errors.append((job.source_file, outcome.reason or ""))
-                continue
-            if outcome.status == "rejected":
-                report.files_rejected += 1
-                report.rejected.append((job.source_file, outcome.reason or ""))
-                say(f"{table}: rejected {job.source_file}: {outcome.reason}")
-            else:
-                say(
-                    f"{table}: file {job.number}/{len(entries)} {job.source_file}: {outcome.loaded} rows loaded, "
-                    f"{outcome.quarantined} quarantined"
-                )
-            ledger.commit(  # written last: the commit marker of the file's data and quarantine files
-                raw_dir,
-                table,
-                job.digest,
-                job.source_file,
-                run_id,
-                bytes=outcome.size,
-                delivered_at=outcome.delivered_at,
-                ingested_at=outcome.ingested_at,
-                status=outcome.status,
-                reason=outcome.reason,
-                reason_code=outcome.reason_code,
-                reason_detail=outcome.reason_detail,
-                rows_loaded=outcome.loaded,
-                rows_quarantined=outcome.quarantined,
-                rows_skipped=outcome.skipped,
-            )
-            committed.add(job.digest)
-            index.add(job.digest, job.source_file, outcome.loaded + outcome.skipped, outcome.status)
-            report.files_new += 1
-            report.rows_loaded += outcome.loaded
-            report.rows_quarantined += outcome.quarantined
-            report.rows_skipped += outcome.skipped
-        for entry, digest in copies:
-            if digest not in committed:  # its original failed unexpectedly: both are retried next run
-                continue
-            original, delivered, _status = index.entries[digest]
-            ledger.commit_duplicate(
-                raw_dir,
-                table,
-                digest,
-                entry.source_file,
-                run_id,
-                bytes=entry.size,
-                delivered_at=_delivered_at(entry),
-                ingested_at=now(),
-                status="duplicate",
-                reason=f"a byte-identical copy of {original}, already ingested: adds nothing",
-                reason_code=DUPLICATE_FILE,
-                reason_detail=original,
-                duplicate_of=original,
-                rows_loaded=0,
-                rows_quarantined=0,
-                rows_skipped=delivered,  # every row of it is an exact re-delivery of the original's
-            )
-            say(f"{table}: {entry.source_file} duplicates {original}: recorded, nothing added")
-            report.files_duplicate += 1
-            report.files_already_ingested += 1
+        parsed = outcomes(jobs, parser, pseudonymiser, settings.workers, say)
+        for job, outcome in zip(jobs, parsed, strict=True):
+            run.record(job, outcome, len(entries))
+        for copy, digest in copies:
+            run.record_copy(copy, digest)
     finally:
-        index.save()
+        run.index.save()
     say(report.summary())
     return report
 
