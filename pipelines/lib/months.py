@@ -15,7 +15,7 @@ from pathlib import Path
 
 import duckdb
 
-from pipelines.lib.feeds import ledger_dir, monthly_tables
+from pipelines.lib.feeds import data_file, ledger_dir, monthly_tables, table_dir
 from pipelines.lib.settings import Settings
 from pipelines.lib.timeparse import SHANGHAI
 
@@ -51,7 +51,7 @@ def _months_of_files(files_of: Callable[[str], list[Path]]) -> tuple[str, str] |
 
 def touched_months(raw_dir: Path) -> tuple[str, str] | None:
     """(first, last) month of every raw row of the monthly tables."""
-    return _months_of_files(lambda table: list((raw_dir / table).glob("*.parquet")))
+    return _months_of_files(lambda table: list(table_dir(raw_dir, table).glob("*.parquet")))
 
 
 def current_month() -> str:
@@ -106,7 +106,7 @@ def published_ledger(settings: Settings) -> set[str] | None:
 
 
 def _months_of(raw_dir: Path, hashes: set[str]) -> tuple[str, str] | None:
-    return _months_of_files(lambda table: [raw_dir / table / f"{digest}.parquet" for digest in sorted(hashes)])
+    return _months_of_files(lambda table: [data_file(raw_dir, table, digest) for digest in sorted(hashes)])
 
 
 @dataclass(frozen=True)
