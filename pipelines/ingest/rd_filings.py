@@ -47,7 +47,7 @@ from pipelines.ingest.reasons import (
     UNKNOWN_REGION,
     code,
 )
-from pipelines.ingest.tabular import read_tabular
+from pipelines.ingest.tabular.reader import read_tabular
 from pipelines.lib.feeds import feed
 from pipelines.lib.numbers import SPACES, canonical_decimal, decimal_to_float, parse_decimal, strip_spaces
 from pipelines.lib.pii_scan import flag_personal_text

@@ -17,7 +17,7 @@ import polars as pl
 
 from pipelines.ingest.base import FileContext, ParsedBatch, Rule, personal_text_rule, split_by_rules
 from pipelines.ingest.reasons import BAD_TIMESTAMP, MISSING_FIELD, NOT_ALLOWED_VALUE, UNKNOWN_REGION
-from pipelines.ingest.tabular import read_tabular
+from pipelines.ingest.tabular.reader import read_tabular
 from pipelines.lib.feeds import feed
 from pipelines.lib.numbers import strip_spaces
 from pipelines.lib.pii_scan import flag_personal_text

@@ -29,7 +29,7 @@ from pipelines.ingest.reasons import (
     UNKNOWN_REGION,
     code,
 )
-from pipelines.ingest.tabular import read_tabular
+from pipelines.ingest.tabular.reader import read_tabular
 from pipelines.lib.feeds import feed
 from pipelines.lib.numbers import (
     MISSING_MARKS,
