@@ -178,7 +178,7 @@ def _check_pii_key(settings: Settings, demo: bool) -> int | None:
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
-    from pipelines.ingest.registry import RAW_TABLES
+    from pipelines.lib.feeds import RAW_TABLES
     from pipelines.lib.pseudonymise import Pseudonymiser, warehouse_key
 
     settings = Settings.resolve(args.landing, args.warehouse)
@@ -193,11 +193,13 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
 def _ingest(settings: Settings, pseudonymiser, tables: list[str]) -> int:
     from pipelines.ingest.runner import ingest_table
+    from pipelines.lib.settings import IngestSettings
 
+    ingest = IngestSettings.from_env()
     failed = False
     for number, table in enumerate(tables, start=1):
         _say(f"[{number}/{len(tables)}] ingesting {table} from {settings.landing}")
-        report = ingest_table(table, settings.landing, settings.raw_dir, pseudonymiser, progress=_say)
+        report = ingest_table(table, settings.landing, settings.raw_dir, pseudonymiser, progress=_say, settings=ingest)
         for source_file, error in report.errors:
             print(f"innostat: {table}: {source_file}: unexpected error: {error}", file=sys.stderr)
             failed = True
@@ -455,7 +457,9 @@ def ingest_summary(raw_dir: Path, run_id: str) -> list[str]:
     rejected whole; or one line saying nothing new came."""
     import duckdb
 
-    ledger = [str(p) for p in (raw_dir / "ingest_ledger").glob("*.parquet")]
+    from pipelines.lib.feeds import ledger_dir
+
+    ledger = [str(p) for p in ledger_dir(raw_dir).glob("*.parquet")]
     rows = []
     if ledger:
         con = duckdb.connect()
@@ -642,7 +646,7 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     _add_location_flags(ingest)
-    from pipelines.ingest.registry import RAW_TABLES
+    from pipelines.lib.feeds import RAW_TABLES
 
     ingest.add_argument(
         "--table",

@@ -1,13 +1,26 @@
 -- The raw layer is append-only Parquet written by the ingestion; each raw table is exposed as a view
--- raw.<table> over its folder. Adapter-dispatched so another engine can read the same files its own way.
+-- raw.<table> over its folder. The tables are those of the raw source (_staging__sources.yml, the one declaration
+-- of the raw layer, which pipelines/lib/feeds.py also reads). Adapter-dispatched so another engine can read the
+-- same files its own way.
 {% macro create_raw_views() %}
     {{ return(adapter.dispatch('create_raw_views', 'innostat')()) }}
+{% endmacro %}
+
+{#- The tables of the raw source, in declaration order (the graph is only complete at execution time). -#}
+{% macro raw_source_tables() %}
+    {%- set tables = [] -%}
+    {%- if execute -%}
+        {%- for node in graph.sources.values() if node.source_name == 'raw' -%}
+            {%- do tables.append(node.name) -%}
+        {%- endfor -%}
+    {%- endif -%}
+    {{ return(tables) }}
 {% endmacro %}
 
 {% macro default__create_raw_views() %}
     {%- set raw_dir = env_var('INNOSTAT_RAW_DIR', '../warehouse/innostat.duckdb.state/raw') -%}
     create schema if not exists raw;
-    {% for table in var('raw_tables') -%}
+    {% for table in raw_source_tables() -%}
         create or replace view raw.{{ table }} as
         select * from read_parquet('{{ raw_dir }}/{{ table }}/*.parquet');
     {% endfor %}
@@ -24,7 +37,7 @@
     {%- if execute -%}
         {%- set raw_dir = env_var('INNOSTAT_RAW_DIR', '../warehouse/innostat.duckdb.state/raw') -%}
         {%- do run_query('create database if not exists raw') -%}
-        {%- for table in var('raw_tables') -%}
+        {%- for table in raw_source_tables() -%}
             {%- do run_query('drop table if exists raw.' ~ table) -%}
             {%- do run_query(
                 'create table raw.' ~ table ~ ' (' ~ spark_raw_columns(table) ~ ') using parquet'

@@ -9,7 +9,7 @@ from pipelines.defs.resources import WarehouseResource
 from pipelines.ingest.registry import parser_for
 from pipelines.ingest.runner import ingest_table, pending_files
 from pipelines.lib.pseudonymise import PiiKeyMissing, Pseudonymiser, warehouse_key
-from pipelines.lib.settings import Settings
+from pipelines.lib.settings import IngestSettings, Settings
 
 
 def pseudonymiser_or_fail(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> Pseudonymiser:
@@ -49,6 +49,7 @@ def build_raw_asset(table: str, group: str) -> dg.AssetsDefinition:
             pseudonymiser,
             run_id=context.run.run_id,
             progress=context.log.info,
+            settings=IngestSettings.from_env(),
         )
         if report.errors:
             failed = "; ".join(f"{f}: {e}" for f, e in report.errors)
@@ -78,7 +79,7 @@ def build_raw_asset(table: str, group: str) -> dg.AssetsDefinition:
 def pending_hashes(table: str, settings: Settings) -> list[str]:
     """Keys of landed files the ledger has not recorded (new files, new copies, new non-regular files), in
     delivery order; files still being written are not pending yet (`pending_files`)."""
-    return pending_files(table, settings.landing, settings.raw_dir)
+    return pending_files(table, settings.landing, settings.raw_dir, IngestSettings.from_env())
 
 
 def build_feed_sensor(table: str, job_name: str) -> dg.SensorDefinition:

@@ -1,5 +1,8 @@
-"""Ingestion: one module per raw table turns landed files into validated, pseudonymised rows.
+"""Ingestion: one parser module per feed turns landed files into validated, pseudonymised rows.
 
-`base` holds the contract every feed parser follows; `runner` discovers files, deduplicates them by content
-hash against the ingest ledger and writes the append-only Parquet raw layer.
+Which feeds exist, where they land and the columns of their raw tables come from `pipelines/lib/feeds.py`.
+`base` holds the contract every feed parser follows and `registry` finds a feed's parser; `runner` runs one
+feed: `landing` discovers and hashes its files, `ledger` knows what was committed, `file_ingest` and `workers`
+parse the new files, `raw_writer` and `layout` write the append-only Parquet raw layer. docs/ingestion.md has
+the table of modules.
 """

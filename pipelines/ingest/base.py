@@ -17,28 +17,10 @@ from typing import IO, NamedTuple, Protocol
 import polars as pl
 
 from pipelines.ingest.reasons import code as reason_code
+from pipelines.lib.feeds import QUARANTINE_COLUMNS  # what a parser returns per rejected row
 from pipelines.lib.pseudonymise import Pseudonymiser
 from pipelines.lib.regions import Regions
-
-# What a parser returns for each rejected row; the runner adds feed, source_file, file_hash, ingested_at.
-QUARANTINE_COLUMNS: dict[str, pl.DataType] = {
-    "source_row": pl.Int64(),
-    "source_sheet": pl.String(),
-    "reason": pl.String(),  # every rule the row broke, in words, separated by "; "
-    "reason_code": pl.String(),  # the first rule it broke, as a code of quarantine_reasons.csv
-    "reason_detail": pl.String(),  # that rule's offending value or field (scrubbed), or null
-    "raw": pl.String(),  # the raw row as JSON, personal fields already pseudonymised
-}
-
-# Lineage columns every raw table carries. Parsers fill source_row and source_sheet; the runner the rest.
-LINEAGE_COLUMNS: dict[str, pl.DataType] = {
-    "source_file": pl.String(),  # path relative to the landing zone, e.g. statistics/2020.csv
-    "source_sheet": pl.String(),  # xlsx sheet name, null for CSV and JSON Lines
-    "source_row": pl.Int64(),  # CSV/xlsx: record number with the header as 1; JSON Lines: line number
-    "file_hash": pl.String(),  # sha256 of the file's bytes: the ingest ledger's key
-    "delivered_at": pl.Datetime("us"),  # the file's modification time, Asia/Shanghai: delivery order
-    "ingested_at": pl.Datetime("us"),
-}
+from pipelines.lib.settings import IngestLimits
 
 
 class FileRejected(Exception):
@@ -91,6 +73,7 @@ class FileContext:
     pseudonymise: Pseudonymiser
     raw_table_dir: Path  # this feed's Parquet folder, for parsers that look at earlier deliveries
     run_state: dict = field(default_factory=dict)  # survives across the files of one ingest run
+    limits: IngestLimits = field(default_factory=IngestLimits)  # the run's caps on what a file may cost
 
 
 @dataclass
@@ -100,8 +83,9 @@ class ParsedBatch:
 
 
 class FeedParser(Protocol):
-    feed: str  # quarantine feed name, e.g. "security_incidents"
-    table: str  # raw table name, e.g. "security_incidents" → raw.security_incidents
+    # Name, table, folder, extensions and columns come from the feed's entry in pipelines/lib/feeds.py.
+    feed: str  # the feed's name, e.g. "security_incidents": its ledger and quarantine `feed` value
+    table: str  # the raw table it fills: the feed's name → raw.security_incidents
     folder: str  # landing sub-folder, e.g. "security/incidents"
     extensions: tuple[str, ...]  # e.g. (".jsonl", ".jsonl.gz")
     columns: dict[str, pl.DataType]  # the raw table's own columns, without the lineage columns

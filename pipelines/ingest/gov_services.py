@@ -12,24 +12,20 @@ from collections.abc import Iterator
 import polars as pl
 
 from pipelines.ingest.base import FileContext, ParsedBatch, Rule, personal_text_rule
-from pipelines.ingest.jsonlines import (
-    DecodedBatch,
-    Lines,
-    apply_rules,
-    cut,
-    frame_of_batch,
+from pipelines.ingest.jsonlines.batches import apply_rules, cut, frame_of_batch, not_in, quarantine_rows
+from pipelines.ingest.jsonlines.columns import (
     int_column,
-    iter_line_frames,
     no_offence,
-    not_in,
     pseudonym_column,
     pseudonym_series,
-    quarantine_rows,
     text_column,
     text_series,
     timestamp_column,
 )
+from pipelines.ingest.jsonlines.decoding import DecodedBatch, Lines
+from pipelines.ingest.jsonlines.reading import iter_line_frames
 from pipelines.ingest.reasons import BAD_TIMESTAMP, MISSING_FIELD, NOT_ALLOWED_VALUE, OUT_OF_RANGE, WRONG_TYPE
+from pipelines.lib.feeds import feed
 from pipelines.lib.pii_scan import flag_personal_text
 
 FIELDS = (
@@ -54,28 +50,13 @@ EVENT_TYPES = ("submitted", "accepted", "completed", "rejected", "rated")
 CHANNELS = ("online", "app", "window", "self_service")
 APPLICANT_TYPES = ("person", "enterprise")
 
-COLUMNS: dict[str, pl.DataType] = {
-    "event_id": pl.String(),  # as delivered; a JSON integer is kept as its digits
-    "case_id": pl.String(),
-    "event_type": pl.String(),  # submitted | accepted | completed | rejected | rated
-    "occurred_at": pl.Datetime("us"),  # naive Asia/Shanghai wall clock
-    "item_code": pl.String(),
-    "item_name": pl.String(),
-    "department": pl.String(),
-    "channel": pl.String(),  # online | app | window | self_service, null when absent
-    "applicant_type": pl.String(),  # person | enterprise, null when absent
-    "applicant_id_pseudonym": pl.String(),  # keyed pseudonym of applicant_id (p:<hex>)
-    "applicant_phone_pseudonym": pl.String(),
-    "visits": pl.Int64(),  # in-person visits, on completed events
-    "promised_days": pl.Int64(),  # promised processing days, on accepted events
-    "rating": pl.Int64(),  # 1–5, on rated events
-    "extra_columns": pl.String(),  # the names of unknown keys as a JSON list (never their values), or null
-}
+FEED = feed("gov_services")
+COLUMNS: dict[str, pl.DataType] = FEED.own_columns()  # declared in dbt's raw source
 
 TEXT_FIELDS = ("event_type", "item_code", "item_name", "department", "channel", "applicant_type")
 # Texts no closed rule constrains, stored as delivered: scanned for phones and resident IDs.
 FREE_TEXT = ("event_id", "case_id", "item_code", "item_name", "department")
-KINDS = {  # how the fast path reads each field (see jsonlines.split_plain)
+KINDS = {  # how the fast path reads each field (see jsonlines/fast_path.split_plain)
     **dict.fromkeys(("event_id", "case_id", *TEXT_FIELDS), "text"),
     "occurred_at": "str",
     **dict.fromkeys(("visits", "promised_days", "rating"), "int"),
@@ -134,10 +115,10 @@ def _rules() -> list[Rule]:
 
 
 class GovServicesParser:
-    feed = "gov_services"
-    table = "gov_services"
-    folder = "gov_services"
-    extensions = (".jsonl", ".jsonl.gz")
+    feed = FEED.name
+    table = FEED.table
+    folder = FEED.folder
+    extensions = FEED.extensions
     columns = COLUMNS
     independent_files = True
     # The cases model reads each event type on its own (int_gov_service_cases_assembled): with the row groups
@@ -148,7 +129,7 @@ class GovServicesParser:
         """One batch per ≤ 100k lines. A corrupt, undecodable or empty file raises `FileRejected`, possibly after
         some batches: the runner then keeps none of the file's rows."""
         cache: dict[str, object] = {}  # timestamp text → parse, for this file
-        for batch in iter_line_frames(ctx.path):
+        for batch in iter_line_frames(ctx.path, limits=ctx.limits):
             yield self._parse_batch(batch, ctx, cache)
 
     def _parse_batch(self, batch: Lines, ctx: FileContext, cache: dict) -> ParsedBatch:

@@ -47,7 +47,8 @@ from pipelines.ingest.reasons import (
     UNKNOWN_REGION,
     code,
 )
-from pipelines.ingest.tabular import read_tabular
+from pipelines.ingest.tabular.reader import read_tabular
+from pipelines.lib.feeds import feed
 from pipelines.lib.numbers import SPACES, canonical_decimal, decimal_to_float, parse_decimal, strip_spaces
 from pipelines.lib.pii_scan import flag_personal_text
 from pipelines.lib.timeparse import SHANGHAI
@@ -94,25 +95,8 @@ FREE_TEXT = ("填报编号", "企业名称", "更正原填报编号")
 INDUSTRIES = ("输变电", "大数据", "金融商贸", "健康文旅", "其他")
 MIN_YEAR = 2000
 
-COLUMNS: dict[str, pl.DataType] = {
-    "filing_id": pl.String(),  # 填报编号
-    "credit_code": pl.String(),  # 统一社会信用代码
-    "enterprise_name": pl.String(),
-    "street_code": pl.String(),  # 12-digit street or town of the district
-    "industry": pl.String(),  # 输变电, 大数据, 金融商贸, 健康文旅, 其他
-    "filing_year": pl.Int32(),  # 年度
-    "rd_expense_wan_yuan": pl.Float64(),
-    "rd_personnel": pl.Int64(),
-    "revenue_wan_yuan": pl.Float64(),  # 主营业务收入
-    "new_product_revenue_wan_yuan": pl.Float64(),
-    "invention_patent_applications": pl.Int64(),
-    "invention_patents_granted": pl.Int64(),
-    "ht_certificate_no": pl.String(),  # null when the enterprise holds no 高新技术企业 certificate
-    "submitted_at": pl.Datetime("us"),  # 填报时间, naive Asia/Shanghai
-    "amends_filing_id": pl.String(),  # 更正原填报编号, null unless the filing amends another
-    "content_hash": pl.String(),  # sha256 of the 15 parsed values: equal hash = the same filing
-    "extra_columns": pl.String(),  # the names of extra columns as a JSON list (never their values), or null
-}
+FEED = feed("rd_filings")
+COLUMNS: dict[str, pl.DataType] = FEED.own_columns()  # declared in dbt's raw source
 
 KNOWN_KEY = "rd_filings.known_content_hashes"  # run_state: 填报编号 → content_hash of its first delivery
 SKIPPED_KEY = "skipped_redeliveries"  # run_state: exact re-deliveries dropped in this run
@@ -133,17 +117,17 @@ def current_year() -> int:
 
 
 class RdFilingsParser:
-    feed = "rd_filings"
-    table = "rd_filings"
-    folder = "rd_filings"
-    extensions = (".csv", ".xlsx")
+    feed = FEED.name
+    table = FEED.table
+    folder = FEED.folder
+    extensions = FEED.extensions
     columns = COLUMNS
     independent_files = False  # re-deliveries are recognised against earlier files (run_state)
     row_groups_by = None
 
     def parse(self, ctx: FileContext) -> Iterator[ParsedBatch]:
         # Read every sheet first: a file rejected halfway must not leave its filings in the known set.
-        sheets = list(read_tabular(ctx.path, HEADER))
+        sheets = list(read_tabular(ctx.path, HEADER, ctx.limits))
         known = known_filings(ctx)
         for frame, rejected in sheets:
             valid, quarantined = self.split(frame, ctx.regions.street_codes)

@@ -17,36 +17,31 @@ import polars as pl
 
 from pipelines.ingest.base import FileContext, ParsedBatch, Rule, personal_text_rule, split_by_rules
 from pipelines.ingest.reasons import BAD_TIMESTAMP, MISSING_FIELD, NOT_ALLOWED_VALUE, UNKNOWN_REGION
-from pipelines.ingest.tabular import read_tabular
+from pipelines.ingest.tabular.reader import read_tabular
+from pipelines.lib.feeds import feed
 from pipelines.lib.numbers import strip_spaces
 from pipelines.lib.pii_scan import flag_personal_text
 
 HEADER = ["camera_id", "street_code", "installed_on", "status_date", "online"]
 FREE_TEXT = ("camera_id",)  # the one text no closed rule constrains: scanned for phones and resident IDs
 
-COLUMNS: dict[str, pl.DataType] = {
-    "camera_id": pl.String(),
-    "street_code": pl.String(),  # 12-digit street or town of the district
-    "installed_on": pl.Date(),  # null when not delivered
-    "status_date": pl.Date(),  # the day the snapshot describes
-    "is_online": pl.Boolean(),
-    "extra_columns": pl.String(),  # the names of extra columns as a JSON list (never their values), or null
-}
+FEED = feed("security_cameras")
+COLUMNS: dict[str, pl.DataType] = FEED.own_columns()  # declared in dbt's raw source
 
 _DATE_SHAPE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"  # ASCII digits, two-digit month and day
 
 
 class SecurityCamerasParser:
-    feed = "security_cameras"
-    table = "security_cameras"
-    folder = "security/cameras"
-    extensions = (".csv",)
+    feed = FEED.name
+    table = FEED.table
+    folder = FEED.folder
+    extensions = FEED.extensions
     columns = COLUMNS
     independent_files = True
     row_groups_by = None
 
     def parse(self, ctx: FileContext) -> Iterator[ParsedBatch]:
-        for frame, rejected in read_tabular(ctx.path, HEADER):
+        for frame, rejected in read_tabular(ctx.path, HEADER, ctx.limits):
             valid, quarantined = self.split(frame, ctx.regions.street_codes)
             quarantined = pl.concat([quarantined, rejected])
             yield ParsedBatch(valid=_finish(valid), quarantined=quarantined.sort("source_row"))

@@ -15,25 +15,21 @@ import polars as pl
 from stdnum.cn import ric
 
 from pipelines.ingest.base import FileContext, ParsedBatch, Rule, personal_text_rule
-from pipelines.ingest.jsonlines import (
-    DecodedBatch,
-    Lines,
-    apply_rules,
-    cut,
+from pipelines.ingest.jsonlines.batches import apply_rules, cut, frame_of_batch, not_in, quarantine_rows
+from pipelines.ingest.jsonlines.columns import (
     float_column,
-    frame_of_batch,
-    iter_line_frames,
     map_unique,
     no_offence,
-    not_in,
     pseudonym_column,
     pseudonym_series,
-    quarantine_rows,
     text_column,
     text_series,
     timestamp_column,
 )
+from pipelines.ingest.jsonlines.decoding import DecodedBatch, Lines
+from pipelines.ingest.jsonlines.reading import iter_line_frames
 from pipelines.ingest.reasons import BAD_TIMESTAMP, MISSING_FIELD, NOT_ALLOWED_VALUE, UNKNOWN_REGION, WRONG_TYPE
+from pipelines.lib.feeds import feed
 from pipelines.lib.pii_scan import flag_personal_text
 
 FIELDS = (
@@ -57,7 +53,7 @@ CATEGORIES = ("theft", "fraud", "traffic", "dispute", "fire", "violence", "other
 SOURCES = ("call_110", "app", "camera", "patrol")
 COORDINATE_DECIMALS = 3
 FREE_TEXT = ("incident_id",)  # the one text no closed rule constrains: scanned for phones and resident IDs
-KINDS = {  # how the fast path reads each field (see jsonlines.split_plain)
+KINDS = {  # how the fast path reads each field (see jsonlines/fast_path.split_plain)
     "incident_id": "text",
     **dict.fromkeys(TIMESTAMPS, "str"),
     **dict.fromkeys(("category", "street_code", "source"), "text"),
@@ -65,23 +61,8 @@ KINDS = {  # how the fast path reads each field (see jsonlines.split_plain)
     **dict.fromkeys(PERSONAL_FIELDS, "str"),
 }
 
-COLUMNS: dict[str, pl.DataType] = {
-    "incident_id": pl.String(),  # as delivered; a JSON integer is kept as its digits
-    "received_at": pl.Datetime("us"),  # naive Asia/Shanghai wall clock, like every timestamp below
-    "dispatched_at": pl.Datetime("us"),  # null until dispatched
-    "arrived_at": pl.Datetime("us"),  # null until an officer arrived
-    "closed_at": pl.Datetime("us"),  # null until closed
-    "category": pl.String(),  # theft | fraud | traffic | dispute | fire | violence | other
-    "street_code": pl.String(),  # 12-digit street or town code from regions.csv
-    "lat": pl.Float64(),  # degrees, rounded to 3 decimals (about 100 m) before storing
-    "lon": pl.Float64(),
-    "source": pl.String(),  # call_110 | app | camera | patrol
-    "reporter_name_pseudonym": pl.String(),  # keyed pseudonyms (p:<hex>) of the reporter's personal data
-    "reporter_phone_pseudonym": pl.String(),
-    "reporter_id_number_pseudonym": pl.String(),
-    "is_reporter_id_valid": pl.Boolean(),  # GB 11643-1999 structure and check digit; null when no ID was given
-    "extra_columns": pl.String(),  # the names of unknown keys as a JSON list (never their values), or null
-}
+FEED = feed("security_incidents")
+COLUMNS: dict[str, pl.DataType] = FEED.own_columns()  # declared in dbt's raw source
 
 
 def is_valid_resident_id(value: Any) -> bool | None:
@@ -176,10 +157,10 @@ def _rules(street_codes: frozenset[str]) -> list[Rule]:
 
 
 class SecurityIncidentsParser:
-    feed = "security_incidents"
-    table = "security_incidents"
-    folder = "security/incidents"
-    extensions = (".jsonl", ".jsonl.gz")
+    feed = FEED.name
+    table = FEED.table
+    folder = FEED.folder
+    extensions = FEED.extensions
     columns = COLUMNS
     independent_files = True
     row_groups_by = None
@@ -189,7 +170,7 @@ class SecurityIncidentsParser:
         some batches: the runner then keeps none of the file's rows."""
         cache: dict[str, object] = {}  # timestamp text → parse, for this file
         rules = _rules(ctx.regions.street_codes)
-        for batch in iter_line_frames(ctx.path):
+        for batch in iter_line_frames(ctx.path, limits=ctx.limits):
             yield self._parse_batch(batch, ctx, cache, rules)
 
     def _parse_batch(self, batch: Lines, ctx: FileContext, cache: dict, rules: list) -> ParsedBatch:

@@ -29,7 +29,8 @@ from pipelines.ingest.reasons import (
     UNKNOWN_REGION,
     code,
 )
-from pipelines.ingest.tabular import read_tabular
+from pipelines.ingest.tabular.reader import read_tabular
+from pipelines.lib.feeds import feed
 from pipelines.lib.numbers import (
     MISSING_MARKS,
     decimal_to_float,
@@ -51,33 +52,21 @@ DEFAULT_STATUS = "快报"  # the contract: an empty 数据状态 means a flash e
 
 PERIOD_FORMS = "2020, 2020年, 2020-03, 2020年3月 or 2020年1-3月, with year 1949-2100 and month 1-12"
 
-COLUMNS: dict[str, pl.DataType] = {
-    "region_code": pl.String(),
-    "indicator_name": pl.String(),  # as delivered, surrounding spaces trimmed
-    "indicator_code": pl.String(),  # GDP, POPULATION, ...
-    "unit_delivered": pl.String(),  # 计量单位 as delivered
-    "period_delivered": pl.String(),  # 统计期 as delivered
-    "period": pl.String(),  # `2020` or `2020-03`
-    "period_type": pl.String(),  # `year` or `month`
-    "value_delivered": pl.String(),  # 数值 as delivered
-    "value": pl.Float64(),  # in base units; null when delivered as "not available"
-    "unit": pl.String(),  # yuan, persons, count
-    "status": pl.String(),  # 快报, 初步核实, 最终核实
-    "extra_columns": pl.String(),  # the names of extra columns as a JSON list (never their values), or null
-}
+FEED = feed("statistics")
+COLUMNS: dict[str, pl.DataType] = FEED.own_columns()  # declared in dbt's raw source
 
 
 class StatisticsParser:
-    feed = "statistics"
-    table = "statistics"
-    folder = "statistics"
-    extensions = (".csv", ".xlsx")
+    feed = FEED.name
+    table = FEED.table
+    folder = FEED.folder
+    extensions = FEED.extensions
     columns = COLUMNS
     independent_files = True
     row_groups_by = None
 
     def parse(self, ctx: FileContext) -> Iterator[ParsedBatch]:
-        for frame, rejected in read_tabular(ctx.path, HEADER):
+        for frame, rejected in read_tabular(ctx.path, HEADER, ctx.limits):
             valid, quarantined = self.split(frame, ctx.regions.codes)
             quarantined = pl.concat([quarantined, rejected])
             yield ParsedBatch(valid=valid, quarantined=quarantined.sort("source_row"))

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import duckdb
 
+from pipelines.lib.feeds import ledger_dir, table_dir
 from pipelines.lib.months import MONTHLY_TABLES
 from pipelines.lib.timeparse import SHANGHAI
 
@@ -75,7 +76,7 @@ class Freshness:
 
 
 def _ledger(raw_dir: Path) -> list[str]:
-    return [str(p) for p in (raw_dir / "ingest_ledger").glob("*.parquet")]
+    return [str(p) for p in ledger_dir(raw_dir).glob("*.parquet")]
 
 
 def last_delivery(raw_dir: Path, feed: str | None = None, until: datetime | None = None) -> datetime | None:
@@ -102,7 +103,7 @@ def data_end(raw_dir: Path) -> date | None:
     con = duckdb.connect()
     try:
         for table, column in MONTHLY_TABLES.items():
-            files = [str(p) for p in (raw_dir / table).glob("*.parquet")]
+            files = [str(p) for p in table_dir(raw_dir, table).glob("*.parquet")]
             if files:
                 (end,) = con.execute(f"select max(cast({column} as date)) from read_parquet(?)", [files]).fetchone()
                 if end is not None:

@@ -15,11 +15,12 @@ from pathlib import Path
 
 import duckdb
 
+from pipelines.lib.feeds import data_file, ledger_dir, monthly_tables, table_dir
 from pipelines.lib.settings import Settings
 from pipelines.lib.timeparse import SHANGHAI
 
 # raw table → the column whose month is the partition
-MONTHLY_TABLES = {"gov_services": "occurred_at", "security_incidents": "received_at", "security_cameras": "status_date"}
+MONTHLY_TABLES = monthly_tables()
 
 
 def _span(con: duckdb.DuckDBPyConnection, files: list[str], column: str) -> tuple[str, str] | None:
@@ -50,7 +51,7 @@ def _months_of_files(files_of: Callable[[str], list[Path]]) -> tuple[str, str] |
 
 def touched_months(raw_dir: Path) -> tuple[str, str] | None:
     """(first, last) month of every raw row of the monthly tables."""
-    return _months_of_files(lambda table: list((raw_dir / table).glob("*.parquet")))
+    return _months_of_files(lambda table: list(table_dir(raw_dir, table).glob("*.parquet")))
 
 
 def current_month() -> str:
@@ -79,7 +80,7 @@ def _plans_dir(settings: Settings) -> Path:
 def ledger_hashes(raw_dir: Path) -> set[str]:
     """Content hashes of every committed ledger entry, of every table (loaded or rejected). A duplicate's row
     (`<table>-<hash>.dup-<path key>.parquet`) adds nothing to build, so it is not an entry to publish."""
-    folder = raw_dir / "ingest_ledger"
+    folder = ledger_dir(raw_dir)
     if not folder.is_dir():
         return set()
     # `<table>-<hash>.parquet`: table names have no '-', hashes are hex
@@ -105,7 +106,7 @@ def published_ledger(settings: Settings) -> set[str] | None:
 
 
 def _months_of(raw_dir: Path, hashes: set[str]) -> tuple[str, str] | None:
-    return _months_of_files(lambda table: [raw_dir / table / f"{digest}.parquet" for digest in sorted(hashes)])
+    return _months_of_files(lambda table: [data_file(raw_dir, table, digest) for digest in sorted(hashes)])
 
 
 @dataclass(frozen=True)

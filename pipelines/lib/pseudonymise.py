@@ -21,6 +21,8 @@ from pathlib import Path
 
 import polars as pl
 
+from pipelines.lib.feeds import ledger_dir
+
 KEY_ENV = "INNOSTAT_PII_KEY"
 _SHA256_BLOCK = 64  # bytes
 PSEUDONYM_PREFIX = "p:"  # marks a value as a pseudonym wherever it shows up (quarantine JSON, dashboards)
@@ -86,7 +88,7 @@ def fingerprint_matches(key: bytes, recorded: str) -> bool:
 
 
 def _holds_ingested_data(state_dir: Path) -> bool:
-    ledger = state_dir / "raw" / "ingest_ledger"
+    ledger = ledger_dir(state_dir / "raw")
     return ledger.is_dir() and any(ledger.glob("*.parquet"))
 
 

@@ -14,9 +14,10 @@ import duckdb
 import pytest
 from dbt.cli.main import dbtRunner
 
+from pipelines.lib import feeds
+
 DBT_PROJECT = Path(__file__).resolve().parents[2] / "dbt_project"
-RAW_TABLES = ["statistics", "rd_filings", "gov_services", "security_incidents", "security_cameras"]
-RAW_TABLES += ["quarantine", "ingest_ledger"]  # the on-run-start hook makes a view over each raw folder
+RAW_TABLES = [*feeds.RAW_TABLES, *feeds.SIDE_TABLES]  # the on-run-start hook makes a view over each raw folder
 
 CAMERA_TEST = "int_security_camera_days,test_name:unique_combination_of_columns"
 EVENT_TEST = "int_gov_service_events_deduplicated,test_name:unique"

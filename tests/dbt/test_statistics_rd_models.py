@@ -19,12 +19,12 @@ import polars as pl
 import pytest
 import yaml
 
-from pipelines.ingest.runner import ensure_layout, raw_schema
+from pipelines.ingest.layout import ensure_layout
+from pipelines.lib.feeds import RAW_TABLES, raw_schema
 
 ROOT = Path(__file__).resolve().parents[2]
 DBT_PROJECT = ROOT / "dbt_project"
 DBT = Path(sys.executable).with_name("dbt")
-RAW_TABLES = ["statistics", "rd_filings", "gov_services", "security_incidents", "security_cameras"]
 SELECT = [
     "path:models/staging/statistics",
     "path:models/staging/rd_filings",

@@ -11,9 +11,11 @@ import polars as pl
 import pyarrow.parquet as pq
 import pytest
 
-from pipelines.ingest import jsonlines, runner
+from pipelines.ingest import runner
 from pipelines.ingest.base import QUARANTINE_COLUMNS, FileContext, FileRejected
 from pipelines.ingest.gov_services import PARSER
+from pipelines.ingest.jsonlines import reading
+from pipelines.lib.feeds import EMPTY_MARKER
 from pipelines.lib.pseudonymise import Pseudonymiser
 from pipelines.lib.regions import load_regions
 
@@ -273,7 +275,7 @@ def test_personal_values_never_leave_in_clear(tmp_path: Path) -> None:
 
 
 def test_batches_follow_the_batch_size(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(jsonlines, "BATCH_LINES", 2)
+    monkeypatch.setattr(reading, "BATCH_LINES", 2)
     records = [{**GOOD, "event_id": f"e-{i}"} for i in range(5)]
     records[3] = "{broken"
     ctx_path = write_jsonl(tmp_path / "e.jsonl", records)
@@ -313,8 +315,8 @@ def test_non_utf8_file_is_rejected(tmp_path: Path) -> None:
 def test_runner_late_rejection_keeps_no_row_of_the_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # The reader finds a broken file where it breaks, after earlier batches were parsed and written: the runner
     # must still keep none of that file's rows, and record it as rejected. A good file beside it lands whole.
-    monkeypatch.setattr(jsonlines, "BATCH_LINES", 50)
-    monkeypatch.setattr(jsonlines, "_CHUNK_BYTES", 256)  # reads of 2 KiB: the breaks come after many batches
+    monkeypatch.setattr(reading, "BATCH_LINES", 50)
+    monkeypatch.setattr(reading, "_CHUNK_BYTES", 256)  # reads of 2 KiB: the breaks come after many batches
     landing = tmp_path / "landing"
     folder = landing / "gov_services"
     folder.mkdir(parents=True)
@@ -340,7 +342,7 @@ def test_runner_late_rejection_keeps_no_row_of_the_file(tmp_path: Path, monkeypa
 def test_raw_row_groups_hold_one_event_type_each(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # Each event type in row groups of its own, so the cases model's read of one type skips the others by their
     # Parquet statistics; every row still lands once, in delivered order within its type.
-    monkeypatch.setattr(jsonlines, "BATCH_LINES", 4)
+    monkeypatch.setattr(reading, "BATCH_LINES", 4)
     landing = tmp_path / "landing"
     types = ["submitted", "accepted", "submitted", "rated", "completed", "submitted", "accepted", "rejected"]
     lines = [{**GOOD, "event_id": f"e-{i}", "event_type": kind} for i, kind in enumerate(types)]
@@ -351,7 +353,7 @@ def test_raw_row_groups_hold_one_event_type_each(tmp_path: Path, monkeypatch: py
     report = runner.ingest_table("gov_services", landing, raw_dir, PSEUDONYMISE, workers=1)
 
     assert report.rows_loaded == len(types), report.summary()
-    [path] = [p for p in (raw_dir / "gov_services").glob("*.parquet") if p.name != runner.EMPTY_MARKER]
+    [path] = [p for p in (raw_dir / "gov_services").glob("*.parquet") if p.name != EMPTY_MARKER]
     parquet = pq.ParquetFile(path)
     groups = [parquet.read_row_group(i).to_pydict() for i in range(parquet.num_row_groups)]
     assert [(set(g["event_type"]), g["source_row"]) for g in groups] == [

@@ -15,8 +15,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
-from pipelines.ingest import gov_services, jsonlines, security_incidents
+from pipelines.ingest import gov_services, security_incidents
 from pipelines.ingest.base import FileContext, ParsedBatch
+from pipelines.ingest.jsonlines import fast_path
 from pipelines.lib.pseudonymise import Pseudonymiser
 from pipelines.lib.regions import load_regions
 
@@ -199,7 +200,7 @@ def _ctx(feed: str) -> FileContext:
 
 def _parse(feed: str, batch: list[tuple[int, str]], *, fast: bool) -> ParsedBatch:
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(jsonlines, "FAST_PATH", fast)
+        patch.setattr(fast_path, "FAST_PATH", fast)
         ctx = _ctx(feed)
         if feed == "gov_services":
             return gov_services.PARSER._parse_batch(batch, ctx, {})
@@ -317,7 +318,7 @@ def test_realistic_lines_take_the_fast_path(feed: str, make) -> None:
     texts[11] = "not json"
     kinds = gov_services.KINDS if feed == "gov_services" else security_incidents.KINDS
     batch = list(enumerate(texts, start=1))
-    plain, rest = jsonlines.split_plain(batch, kinds)
+    plain, rest = fast_path.split_plain(batch, kinds)
     assert plain is not None
     assert [n for n, _ in rest] == [8, 12]
     assert plain.height == len(texts) - 2
@@ -333,6 +334,6 @@ def test_every_field_has_a_kind() -> None:
 
 def test_fast_path_off_sends_every_line_to_python() -> None:
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(jsonlines, "FAST_PATH", False)
+        patch.setattr(fast_path, "FAST_PATH", False)
         batch = [(1, _gov_line(1))]
-        assert jsonlines.split_plain(batch, gov_services.KINDS) == (None, batch)
+        assert fast_path.split_plain(batch, gov_services.KINDS) == (None, batch)

@@ -10,15 +10,11 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from pipelines.ingest import jsonlines
 from pipelines.ingest.base import FileRejected
-from pipelines.ingest.jsonlines import (
-    int_column,
-    iter_line_batches,
-    scrub_value,
-    text_column,
-    timestamp_column,
-)
+from pipelines.ingest.jsonlines import reading
+from pipelines.ingest.jsonlines.columns import int_column, text_column, timestamp_column
+from pipelines.ingest.jsonlines.decoding import scrub_value
+from pipelines.ingest.jsonlines.reading import iter_line_batches
 from pipelines.lib.pseudonymise import Pseudonymiser
 from pipelines.lib.timeparse import try_parse_iso
 
@@ -55,7 +51,7 @@ def test_batches_are_bounded_and_keep_numbering(tmp_path: Path) -> None:
 
 
 def test_lines_spanning_read_chunks_are_whole(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(jsonlines, "_CHUNK_BYTES", 3)  # reads of 24 bytes: every line crosses a chunk
+    monkeypatch.setattr(reading, "_CHUNK_BYTES", 3)  # reads of 24 bytes: every line crosses a chunk
     path = tmp_path / "a.jsonl"
     rows = [json.dumps({"n": i, "text": "雁峰区" * i}, ensure_ascii=False) for i in range(20)]
     path.write_text("\n".join(rows) + "\n", encoding="utf-8")
@@ -81,7 +77,7 @@ def test_blank_lines_are_what_python_calls_whitespace() -> None:
     spaces = "".join(chr(c) for c in range(0x110000) if chr(c).isspace())
     others = [chr(c) for c in range(0x3001) if not chr(c).isspace()]
     frame = pl.DataFrame({"line": [spaces, "", *spaces, *others]})
-    blank = frame.select(pl.col("line").str.contains(jsonlines._BLANK_LINE)).to_series().to_list()
+    blank = frame.select(pl.col("line").str.contains(reading._BLANK_LINE)).to_series().to_list()
     assert blank == [True, True, *[True] * len(spaces), *[False] * len(others)]
 
 
@@ -129,7 +125,7 @@ def test_gb18030_is_rejected_with_the_line(tmp_path: Path) -> None:
     ],
 )
 def test_utf8_is_judged_as_python_judges_it(tmp_path: Path, raw: bytes) -> None:
-    """Polars checks the bytes (jsonlines._utf8_lines): it must accept and refuse exactly what Python does."""
+    """Polars checks the bytes (jsonlines/reading._utf8_lines): it must accept and refuse exactly what Python does."""
     path = tmp_path / "a.jsonl"
     path.write_bytes(b'{"a":1}\n{"a":"' + raw + b'"}\n')
     try:

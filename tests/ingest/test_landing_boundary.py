@@ -10,7 +10,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from pipelines.ingest.runner import ingest_table, is_temporary, landed, pending_files
+from pipelines.ingest.landing import is_temporary, landed
+from pipelines.ingest.runner import ingest_table, pending_files
 from pipelines.lib.pseudonymise import Pseudonymiser
 
 PSEUDONYMISE = Pseudonymiser(b"boundary-test")

@@ -20,6 +20,7 @@ from pipelines.ingest.base import FileContext
 from pipelines.ingest.runner import ingest_table
 from pipelines.lib.pseudonymise import Pseudonymiser
 from pipelines.lib.regions import load_regions
+from pipelines.lib.settings import IngestLimits
 
 PSEUDONYMISE = Pseudonymiser(b"limits-test")
 MiB = 1 << 20
@@ -219,15 +220,15 @@ def test_a_file_without_its_header_does_not_put_its_first_row_in_the_ledger(tmp_
     assert "found 地区代码, 指标名" in ledger[1][2]  # a header with a slip is shown, to be fixed
 
 
-def test_long_lines_make_smaller_batches_not_a_huge_one(tmp_path: Path, monkeypatch) -> None:
-    from pipelines.ingest.jsonlines import BATCH_BYTES, iter_line_frames
+def test_long_lines_make_smaller_batches_not_a_huge_one(tmp_path: Path) -> None:
+    from pipelines.ingest.jsonlines.reading import BATCH_BYTES, iter_line_frames
 
-    monkeypatch.setenv("INNOSTAT_MAX_COMPRESSION_RATIO", "1000000")  # the filler compresses far too well
+    caps = IngestLimits(compression_ratio=1_000_000)  # the filler compresses far too well
     piece = EVENT.replace("企业开办登记", "登" * 150_000).encode()  # ~450 KB a line, within the 1 MiB cap
     path = _gzip(tmp_path / "long.jsonl.gz", piece, 128 * MiB)
     written = (MiB // len(piece)) * (128 * MiB // (len(piece) * (MiB // len(piece))))  # as _gzip writes them
     sizes, rows = [], 0
-    for frame in iter_line_frames(path):
+    for frame in iter_line_frames(path, limits=caps):
         sizes.append(frame["line"].str.len_bytes().sum())
         rows += frame.height
     assert rows == written

@@ -9,8 +9,10 @@ import duckdb
 import pytest
 
 from pipelines.ingest import runner
-from pipelines.ingest.registry import RAW_TABLES, parser_for
+from pipelines.ingest import workers as worker_pool
+from pipelines.lib.feeds import RAW_TABLES, feed
 from pipelines.lib.pseudonymise import Pseudonymiser
+from pipelines.lib.settings import IngestSettings
 from tests.helpers import copy_landing
 
 # What may differ between two ingestions of the same files: when they ran, and which run it was.
@@ -40,14 +42,14 @@ def _rows(raw_dir, folder: str, exclude: str) -> list[tuple]:
 def landing_with_a_corrupt_file(generated, tmp_path_factory):
     landing, _ = generated
     copy = copy_landing(landing, tmp_path_factory.mktemp("parallel") / "landing")
-    folder = copy / parser_for("gov_services").folder
+    folder = copy / feed("gov_services").folder
     good = sorted(folder.glob("*.jsonl*"))[0]
     (folder / "events_truncated.jsonl.gz").write_bytes(gzip.compress(good.read_bytes())[:-20])
     return copy
 
 
 def test_worker_processes_land_the_same_rows_quarantine_and_ledger(landing_with_a_corrupt_file, tmp_path, monkeypatch):
-    monkeypatch.setattr(runner, "PARALLEL_MIN_BYTES", 0)  # the sample is small: parallelise it all the same
+    monkeypatch.setattr(worker_pool, "PARALLEL_MIN_BYTES", 0)  # the sample is small: parallelise it all the same
     landing = landing_with_a_corrupt_file
     in_process = _ingest_all(landing, tmp_path / "in_process" / "raw", workers=1)
     said: list[str] = []
@@ -76,7 +78,7 @@ def test_worker_processes_land_the_same_rows_quarantine_and_ledger(landing_with_
 
 
 def test_a_second_run_with_workers_finds_nothing_new(landing_with_a_corrupt_file, tmp_path, monkeypatch):
-    monkeypatch.setattr(runner, "PARALLEL_MIN_BYTES", 0)
+    monkeypatch.setattr(worker_pool, "PARALLEL_MIN_BYTES", 0)
     raw_dir = tmp_path / "raw"
     _ingest_all(landing_with_a_corrupt_file, raw_dir, workers=2)
     again = _ingest_all(landing_with_a_corrupt_file, raw_dir, workers=2)
@@ -85,7 +87,7 @@ def test_a_second_run_with_workers_finds_nothing_new(landing_with_a_corrupt_file
 
 def test_a_crash_before_the_ledger_leaves_orphans_that_the_next_run_redoes(generated, tmp_path, monkeypatch):
     """Worker output without a ledger entry is not committed: the next run removes it and parses the file again."""
-    monkeypatch.setattr(runner, "PARALLEL_MIN_BYTES", 0)
+    monkeypatch.setattr(worker_pool, "PARALLEL_MIN_BYTES", 0)
     landing = copy_landing(generated[0], tmp_path / "landing")
     raw_dir = tmp_path / "raw"
     first = runner.ingest_table("gov_services", landing, raw_dir, Pseudonymiser(b"k"), workers=2)
@@ -110,11 +112,11 @@ def test_the_pseudonymiser_travels_to_workers_without_clear_values():
 def test_a_bad_worker_count_says_what_is_allowed(value, monkeypatch):
     monkeypatch.setenv("INNOSTAT_INGEST_WORKERS", value)
     with pytest.raises(ValueError, match="INNOSTAT_INGEST_WORKERS must be a whole number"):
-        runner.ingest_workers()
+        IngestSettings.from_env()
 
 
 def test_the_worker_count_defaults_to_the_cores(monkeypatch):
     monkeypatch.delenv("INNOSTAT_INGEST_WORKERS", raising=False)
-    assert runner.ingest_workers() >= 1
+    assert IngestSettings.from_env().workers >= 1
     monkeypatch.setenv("INNOSTAT_INGEST_WORKERS", "3")
-    assert runner.ingest_workers() == 3
+    assert IngestSettings.from_env().workers == 3

@@ -11,7 +11,7 @@ import pytest
 
 from pipelines.ingest import gov_services, rd_filings, security_cameras, statistics
 from pipelines.ingest.base import FileContext
-from pipelines.ingest.runner import scrub_quarantine
+from pipelines.ingest.file_ingest import scrub_quarantine
 from pipelines.lib import pii_scan
 from pipelines.lib.pseudonymise import Pseudonymiser
 from pipelines.lib.regions import load_regions

@@ -14,14 +14,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
-from pipelines.ingest import tabular
+from pipelines.ingest.tabular import csv_file
 
 HEADER = ["camera_id", "street_code", "installed_on", "status_date", "online"]
 CELL = st.text(alphabet=st.sampled_from([*"ab01 9-\t\u3000雪亮", "\ufeff"]), max_size=5)
 
 
 def _read(path: Path, plain: bool):
-    original = tabular._read_plain_csv
+    original = csv_file._read_plain_csv
     taken = []
 
     def spy(*args):
@@ -30,8 +30,8 @@ def _read(path: Path, plain: bool):
         return result
 
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(tabular, "_read_plain_csv", spy)
-        result = tabular.read_csv_records(path, HEADER)
+        patch.setattr(csv_file, "_read_plain_csv", spy)
+        result = csv_file.read_csv_records(path, HEADER)
     assert taken == [plain], "a plain file must take the column-wise reader"
     return result
 
@@ -57,11 +57,11 @@ def test_plain_reader_equals_csv_module(tmp_path_factory, order, padded, rows, f
 def test_files_that_are_not_plain_take_the_csv_module(tmp_path: Path) -> None:
     quoted = tmp_path / "quoted.csv"
     quoted.write_text('camera_id,street_code,installed_on,status_date,online\n"C,1",x,,2021-01-01,1\n')
-    frame, ragged = tabular.read_csv_records(quoted, HEADER)
+    frame, ragged = csv_file.read_csv_records(quoted, HEADER)
     assert frame["camera_id"].to_list() == ["C,1"] and ragged == []
     extra = tmp_path / "extra.csv"
     extra.write_text("camera_id,street_code,installed_on,status_date,online,note\nC1,x,,2021-01-01,1,hi\n")
-    frame, _ = tabular.read_csv_records(extra, HEADER)
+    frame, _ = csv_file.read_csv_records(extra, HEADER)
     assert frame["extra_columns"].to_list() == ['["note"]']  # the name only, never the value
     assert frame.schema == pl.Schema(
         {

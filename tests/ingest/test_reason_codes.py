@@ -10,8 +10,10 @@ from pathlib import Path
 import polars as pl
 import pyarrow.parquet as pq
 
+from pipelines.ingest.layout import ensure_layout
 from pipelines.ingest.reasons import reasons
-from pipelines.ingest.runner import LEDGER_COLUMNS, QUARANTINE_TABLE_COLUMNS, ensure_layout, ingest_table
+from pipelines.ingest.runner import ingest_table
+from pipelines.lib.feeds import LEDGER_COLUMNS, QUARANTINE_TABLE_COLUMNS
 from pipelines.lib.pseudonymise import Pseudonymiser
 
 PSEUDONYMISE = Pseudonymiser(b"reason-codes-test")
@@ -108,7 +110,7 @@ def test_quarantine_and_ledger_files_from_before_the_codes_are_upgraded_once(tmp
 
 
 def test_rows_stored_before_the_allow_list_keep_only_the_names_of_extra_columns(tmp_path: Path) -> None:
-    from pipelines.ingest.runner import raw_schema
+    from pipelines.lib.feeds import raw_schema
 
     landing, raw_dir = tmp_path / "landing", tmp_path / "raw"
     (landing / "statistics").mkdir(parents=True)

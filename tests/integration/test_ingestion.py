@@ -14,7 +14,7 @@ from pipelines.defs.rd_filings.assets import raw_rd_filings
 from pipelines.defs.resources import WarehouseResource, run_lock
 from pipelines.defs.security.assets import raw_security_cameras, raw_security_incidents
 from pipelines.defs.statistics.assets import raw_statistics
-from pipelines.ingest.registry import RAW_TABLES
+from pipelines.lib.feeds import RAW_TABLES
 from pipelines.lib.settings import Settings
 from tests.integration.conftest import copy_landing
 

@@ -60,8 +60,8 @@ def generate(landing: Path, size: str) -> Path:
 
 def ingest(landing: Path, raw_dir: Path) -> None:
     """The real ingestion, once, into the raw Parquet layer both engines read."""
-    from pipelines.ingest.registry import RAW_TABLES
     from pipelines.ingest.runner import ingest_table
+    from pipelines.lib.feeds import RAW_TABLES
     from pipelines.lib.pseudonymise import Pseudonymiser
 
     pseudonymiser = Pseudonymiser(TEST_PII_KEY)
