@@ -1,6 +1,5 @@
 """Resources shared by every domain: where the landing zone and warehouse are, and the dbt CLI."""
 
-import os
 import subprocess
 import sys
 from collections.abc import Sequence
@@ -14,28 +13,44 @@ from dagster_dbt.core import dbt_cli_invocation
 from packaging import version
 
 from pipelines.defs.transform.dbt_project import dbt_project
-from pipelines.lib.environment import export_settings
 from pipelines.lib.pseudonymise import Pseudonymiser, load_key
 from pipelines.lib.run_lock import describe, die_with_parent, warehouse_lock
-from pipelines.lib.settings import Settings
+from pipelines.lib.settings import DEFAULT_DBT_TARGET, Settings
 
 
 class WarehouseResource(dg.ConfigurableResource):
-    """The landing zone and the published warehouse path; all state lives in `<warehouse>.state/`."""
+    """The run's `Settings` as Dagster carries them: the landing zone, the published warehouse path (all state
+    lives in `<warehouse>.state/`) and the run's switches. Built from the settings by `resources_for`; a run's
+    config may set them too."""
 
     landing: str
     warehouse: str
     demo: bool = False
+    full_refresh: bool = False
+    dbt_target: str = DEFAULT_DBT_TARGET
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> "WarehouseResource":
+        return cls(
+            landing=str(settings.landing),
+            warehouse=str(settings.warehouse),
+            demo=settings.demo,
+            full_refresh=settings.full_refresh,
+            dbt_target=settings.dbt_target,
+        )
 
     @property
     def settings(self) -> Settings:
-        return Settings.resolve(self.landing, self.warehouse)
+        return Settings(
+            landing=Path(self.landing).expanduser().resolve(),
+            warehouse=Path(self.warehouse).expanduser().resolve(),
+            demo=self.demo,
+            full_refresh=self.full_refresh,
+            dbt_target=self.dbt_target,
+        )
 
     def pseudonymiser(self) -> Pseudonymiser:
         return Pseudonymiser(load_key(demo=self.demo, demo_key_path=self.settings.state_dir / "demo_pii.key"))
-
-    def export_env(self) -> None:
-        export_settings(self.settings)
 
 
 @dg.resource(required_resource_keys={"warehouse"})
@@ -94,14 +109,10 @@ class _SubprocessDyingWithParent:
 dbt_cli_invocation.subprocess = _SubprocessDyingWithParent()
 
 
-def default_resources() -> dict:
-    settings = Settings.resolve()
+def resources_for(settings: Settings) -> dict:
+    """The resources of a code location or a run over the warehouse of `settings`."""
     return {
-        "warehouse": WarehouseResource(
-            landing=str(settings.landing),
-            warehouse=str(settings.warehouse),
-            demo=os.environ.get("INNOSTAT_DEMO", "0") == "1",
-        ),
+        "warehouse": WarehouseResource.from_settings(settings),
         # dbt from this environment, also when the caller did not activate it (cron, CI, a full path)
         "dbt": LocalDbtCliResource(
             project_dir=dbt_project,
