@@ -1,20 +1,12 @@
 """Resources shared by every domain: where the landing zone and warehouse are, and the dbt CLI."""
 
-import subprocess
-import sys
-from collections.abc import Sequence
-from functools import cached_property
-from importlib import metadata
 from pathlib import Path
 
 import dagster as dg
-from dagster_dbt import DbtCliResource
-from dagster_dbt.core import dbt_cli_invocation
-from packaging import version
 
-from pipelines.defs.transform.dbt_project import dbt_project
+from pipelines.defs.transform.dbt_resource import dbt_resource
 from pipelines.lib.pseudonymise import Pseudonymiser, load_key
-from pipelines.lib.run_lock import describe, die_with_parent, warehouse_lock
+from pipelines.lib.run_lock import describe, warehouse_lock
 from pipelines.lib.settings import DEFAULT_DBT_TARGET, Settings
 
 
@@ -71,53 +63,10 @@ def run_lock(context: dg.InitResourceContext):
         yield held
 
 
-class LocalDbtCliResource(DbtCliResource):
-    """dagster-dbt's dbt CLI, told the dbt version instead of asking, and with no in-process dbt adapter.
-
-    dagster-dbt runs `dbt --version` in a subprocess before every dbt step to learn it: a whole dbt start, 3 s
-    of each daily run at city size (benchmarks/RESULTS.md, fifth round). The executable is this environment's
-    dbt (`default_resources`), so its version is the installed dbt-core's (tests/operations/test_dbt_targets.py
-    checks the two agree).
-    """
-
-    @cached_property
-    def _cli_version(self) -> version.Version:
-        return version.parse(metadata.version("dbt-core"))
-
-    def _initialize_dbt_core_adapter(self, args: Sequence[str]) -> None:  # type: ignore[override]
-        """No in-process dbt adapter. dagster-dbt builds one before every dbt step (1.1 s: dbt's config, profile
-        and macros loaded in this process) only to fetch row counts and column metadata, which this project does
-        not ask for (`fetch_row_counts`, `fetch_column_metadata`); without it, dbt's events also stream as dbt
-        runs instead of after it (benchmarks/RESULTS.md, seventh round)."""
-        return None
-
-
-class _SubprocessDyingWithParent:
-    """The `subprocess` module as dagster-dbt's invocation module sees it: every dbt process it starts gets
-    SIGKILL when the process that started it dies (lib/run_lock.die_with_parent). A killed `innostat run` or
-    Dagster run worker then leaves no dbt writing a build file that the next run is about to remove or replace."""
-
-    def __getattr__(self, name: str):
-        return getattr(subprocess, name)
-
-    @staticmethod
-    def Popen(*args, **kwargs):  # the name dagster-dbt calls
-        kwargs.setdefault("preexec_fn", die_with_parent())
-        return subprocess.Popen(*args, **kwargs)
-
-
-dbt_cli_invocation.subprocess = _SubprocessDyingWithParent()
-
-
 def resources_for(settings: Settings) -> dict:
     """The resources of a code location or a run over the warehouse of `settings`."""
     return {
         "warehouse": WarehouseResource.from_settings(settings),
-        # dbt from this environment, also when the caller did not activate it (cron, CI, a full path)
-        "dbt": LocalDbtCliResource(
-            project_dir=dbt_project,
-            profiles_dir=str(dbt_project.project_dir),
-            dbt_executable=str(Path(sys.executable).parent / "dbt"),
-        ),
+        "dbt": dbt_resource(),
         "run_lock": run_lock,
     }

@@ -24,6 +24,7 @@ from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtC
 
 from pipelines.defs.partitions import WINDOW_END, WINDOW_START, monthly_partitions_for
 from pipelines.defs.resources import WarehouseResource
+from pipelines.defs.transform.dbt_launcher import PARENT_PID_ENV
 from pipelines.defs.transform.dbt_output import prints_every_dbt_line, quiet_dagster_info, summarised
 from pipelines.defs.transform.dbt_project import dbt_project
 from pipelines.lib.build_inputs import BASE_GROUP, base_fingerprint, record_fingerprint
@@ -121,8 +122,8 @@ def dbt_environment(settings: Settings, window: tuple[str, str] | None):
     mark, the month window; None: all months), for the dbt process started inside, and this process's own values
     put back afterwards. dagster-dbt hands dbt a copy of this process's environment and takes no other, so this
     is the one place the settings become environment variables."""
-    wanted = settings.dbt_env(window)
-    names = {*wanted, *MONTH_WINDOW_ENV}
+    wanted = {**settings.dbt_env(window), PARENT_PID_ENV: str(os.getpid())}  # for `innostat-dbt`
+    names = {*wanted, *MONTH_WINDOW_ENV}  # a window left over from an earlier step never reaches dbt
     saved = {name: os.environ.pop(name, None) for name in names}
     os.environ.update(wanted)
     try:
