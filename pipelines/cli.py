@@ -1,7 +1,7 @@
 """`innostat`: the command line of the platform. Every subcommand has --help with an example.
 
 A thin layer: the flags become a typed `Settings` (`Settings.resolve`: a flag wins over its environment variable)
-and the options of `pipelines/orchestration.py`, which does the work; this module parses, prints what went wrong,
+and the options of `pipelines/orchestration/runs.py`, which does the work; this module parses, prints what went wrong,
 and exits with the code. Exit codes: 0 done, 1 failed, 2 usage, 3 busy (another run holds the warehouse).
 """
 
@@ -13,11 +13,11 @@ import re
 import sys
 import traceback
 
-from pipelines import orchestration
 from pipelines.lib.environment import apply_offline_defaults
 from pipelines.lib.feeds import RAW_TABLES
 from pipelines.lib.settings import Settings
-from pipelines.orchestration import EXIT_BUSY, EXIT_FAILED, EXIT_OK, EXIT_USAGE, UsageError
+from pipelines.orchestration import runs as orchestration
+from pipelines.orchestration.runs import EXIT_BUSY, EXIT_FAILED, EXIT_OK, EXIT_USAGE, UsageError
 
 __all__ = ["EXIT_BUSY", "EXIT_FAILED", "EXIT_OK", "EXIT_USAGE", "build_parser", "main"]
 LOG_LEVELS = ("debug", "info", "warning", "error")
@@ -122,7 +122,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_sql(args: argparse.Namespace) -> int:
-    from pipelines.lib import sql_shell
+    from pipelines.orchestration import sql_shell
 
     settings = Settings.resolve(None, args.warehouse)
     try:
