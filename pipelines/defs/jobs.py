@@ -8,10 +8,11 @@ when an ingest run succeeds (see defs/operations/automation.py).
 import dagster as dg
 
 from pipelines.defs.transform.assets import dbt_base
+from pipelines.lib.feeds import SIDE_TABLES
 
 INGEST_JOB_NAME = "ingest"
 BUILD_JOB_NAME = "build_and_publish"
-_SIDE_TABLES = dg.AssetSelection.assets(["raw", "quarantine"], ["raw", "ingest_ledger"])
+_SIDE_TABLES = dg.AssetSelection.assets(*(["raw", table] for table in SIDE_TABLES))
 RAW_ASSETS = dg.AssetSelection.key_prefixes("raw") - _SIDE_TABLES
 
 ingest = dg.define_asset_job(

@@ -1,11 +1,10 @@
-"""Resources shared by every domain: where the landing zone and warehouse are, and the dbt CLI."""
+"""Resources shared by every stage: the run's settings (`WarehouseResource`), the run lock, and the dbt CLI."""
 
 from pathlib import Path
 
 import dagster as dg
 
 from pipelines.defs.transform.dbt_resource import dbt_resource
-from pipelines.lib.pseudonymise import Pseudonymiser, load_key
 from pipelines.lib.run_lock import describe, warehouse_lock
 from pipelines.lib.settings import DEFAULT_DBT_TARGET, Settings
 
@@ -40,9 +39,6 @@ class WarehouseResource(dg.ConfigurableResource):
             full_refresh=self.full_refresh,
             dbt_target=self.dbt_target,
         )
-
-    def pseudonymiser(self) -> Pseudonymiser:
-        return Pseudonymiser(load_key(demo=self.demo, demo_key_path=self.settings.state_dir / "demo_pii.key"))
 
 
 @dg.resource(required_resource_keys={"warehouse"})

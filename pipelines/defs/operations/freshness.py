@@ -5,7 +5,8 @@ judged against the sample data's own clock (pipelines/lib/freshness.py), so its 
 import dagster as dg
 
 from pipelines.defs.resources import WarehouseResource
-from pipelines.ingest.registry import RAW_TABLES, parser_for
+from pipelines.ingest.registry import parser_for
+from pipelines.lib.feeds import RAW_TABLES
 from pipelines.lib.freshness import assess
 from pipelines.lib.quality import Outcome, RuleResult, now, record
 
