@@ -89,9 +89,9 @@ sql: install ## a read-only SQL shell over the published warehouse ($$INNOSTAT_W
 
 dagster: install dbt_project/target/manifest.json dagster-home ## start the Dagster webserver and daemon in the background
 	@# `dg dev` (webserver + daemon) replaces `dagster dev`; VIRTUAL_ENV spares dg's warning about another venv
-	@VIRTUAL_ENV=$(CURDIR)/$(VENV) $(BIN)/python -m pipelines.lib.services start dagster --log $(RUN_DIR)/dagster.log -- \
+	@VIRTUAL_ENV=$(CURDIR)/$(VENV) $(BIN)/python -m pipelines.orchestration.services start dagster --log $(RUN_DIR)/dagster.log -- \
 		$(BIN)/dg dev --no-check-yaml -h 127.0.0.1 -p $(DAGSTER_PORT)
-	@$(BIN)/python -m pipelines.lib.services wait dagster --url http://127.0.0.1:$(DAGSTER_PORT)/server_info
+	@$(BIN)/python -m pipelines.orchestration.services wait dagster --url http://127.0.0.1:$(DAGSTER_PORT)/server_info
 
 superset-install: $(SUPERSET_VENV)/.installed ## create the Superset environment from superset/uv.lock
 
@@ -102,13 +102,13 @@ $(SUPERSET_VENV)/.installed: superset/pyproject.toml superset/uv.lock | $(UV)
 
 superset: superset-install install ## provision Superset (idempotent) and start it on 127.0.0.1:$$SUPERSET_PORT in the background
 	$(SUPERSET_BIN)/python superset/provision.py
-	@$(BIN)/python -m pipelines.lib.services start superset --log $(RUN_DIR)/superset.log -- \
+	@$(BIN)/python -m pipelines.orchestration.services start superset --log $(RUN_DIR)/superset.log -- \
 		$(SUPERSET_BIN)/gunicorn -w $(SUPERSET_WORKERS) -k gthread --threads 8 --timeout 120 \
 		-b 127.0.0.1:$(SUPERSET_PORT) "superset.app:create_app()"
 	@$(SUPERSET_BIN)/python superset/provision.py wait --url http://127.0.0.1:$(SUPERSET_PORT)
 
 stop: ## stop what `make demo` started: every process of Dagster and Superset, waiting until none is left
-	@if [ -x $(BIN)/python ]; then $(BIN)/python -m pipelines.lib.services stop; \
+	@if [ -x $(BIN)/python ]; then $(BIN)/python -m pipelines.orchestration.services stop; \
 	else echo "[make] no environment, so nothing was started"; fi
 
 test: install-test java superset-install dbt_project/target/manifest.json ## run the test suite (INNOSTAT_SKIP_SPARK=1 skips the Spark tests)

@@ -1,1 +1,2 @@
-"""Dagster definitions, one folder per domain, loaded by `pipelines.definitions`."""
+"""Dagster definitions by stage (ingestion, transform, quality, publish, operations), assembled for one warehouse
+by `pipelines.definitions.build_definitions`."""

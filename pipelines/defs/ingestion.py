@@ -1,15 +1,22 @@
-"""Factories for the per-feed ingestion assets and sensors (each feed folder instantiates them)."""
+"""Ingestion, the first stage: one raw asset and one new-files sensor per raw table of `lib/feeds.RAW_TABLES`,
+and the raw side tables every ingestion writes (quarantine, ingest ledger).
+
+A raw table and its asset share one name (`raw/<table>`); its Dagster group is its feed's domain, the group of
+the feed's dbt models too (defs/transform/assets.py), so a feed reads from landing file to mart in one group.
+"""
 
 import hashlib
 
 import dagster as dg
 
+from pipelines.defs.jobs import INGEST_JOB_NAME
 from pipelines.defs.quality.checks import start_raw_check
 from pipelines.defs.resources import WarehouseResource
 from pipelines.ingest.registry import parser_for
 from pipelines.ingest.runner import ingest_table, pending_files
+from pipelines.lib.feeds import INGEST_LEDGER, QUARANTINE, RAW_TABLES
 from pipelines.lib.pseudonymise import PiiKeyMissing, Pseudonymiser, warehouse_key
-from pipelines.lib.settings import IngestSettings, Settings
+from pipelines.lib.settings import Settings
 
 
 def pseudonymiser_or_fail(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> Pseudonymiser:
@@ -22,12 +29,21 @@ def pseudonymiser_or_fail(context: dg.AssetExecutionContext, warehouse: Warehous
         raise dg.Failure(description=f"refusing to ingest: {err}", allow_retries=False) from None
 
 
-def build_raw_asset(table: str, group: str) -> dg.AssetsDefinition:
+# the security feed delivers two raw tables; every other feed one, named as the feed
+_DOMAIN = {"security_incidents": "security", "security_cameras": "security"}
+
+
+def group_of(table: str) -> str:
+    """The Dagster group of raw table `table`: its feed's domain, as the folders of its dbt models are named."""
+    return _DOMAIN.get(table, table)
+
+
+def build_raw_asset(table: str) -> dg.AssetsDefinition:
     parser = parser_for(table)
 
     @dg.asset(
         key=["raw", table],
-        group_name=group,
+        group_name=group_of(table),
         kinds={"polars", "parquet"},
         pool="warehouse",
         description=(
@@ -49,7 +65,7 @@ def build_raw_asset(table: str, group: str) -> dg.AssetsDefinition:
             pseudonymiser,
             run_id=context.run.run_id,
             progress=context.log.info,
-            settings=IngestSettings.from_env(),
+            settings=settings.ingest,
         )
         if report.errors:
             failed = "; ".join(f"{f}: {e}" for f, e in report.errors)
@@ -79,10 +95,10 @@ def build_raw_asset(table: str, group: str) -> dg.AssetsDefinition:
 def pending_hashes(table: str, settings: Settings) -> list[str]:
     """Keys of landed files the ledger has not recorded (new files, new copies, new non-regular files), in
     delivery order; files still being written are not pending yet (`pending_files`)."""
-    return pending_files(table, settings.landing, settings.raw_dir, IngestSettings.from_env())
+    return pending_files(table, settings.landing, settings.raw_dir, settings.ingest)
 
 
-def build_feed_sensor(table: str, job_name: str) -> dg.SensorDefinition:
+def build_feed_sensor(table: str, job_name: str = INGEST_JOB_NAME) -> dg.SensorDefinition:
     """Requests one run per burst of new files; the run key is the hash of the new files' content hashes."""
 
     @dg.sensor(
@@ -105,3 +121,16 @@ def build_feed_sensor(table: str, job_name: str) -> dg.SensorDefinition:
         return dg.RunRequest(run_key=run_key, tags={"innostat/feed": table, "innostat/new_files": str(len(pending))})
 
     return _sensor
+
+
+raw_assets = {table: build_raw_asset(table) for table in RAW_TABLES}
+feed_sensors = {table: build_feed_sensor(table) for table in RAW_TABLES}
+
+# raw/quarantine and raw/ingest_ledger are written by every ingestion asset as a side effect.
+raw_side_tables = [
+    dg.AssetSpec(key=["raw", name], group_name="ingest", kinds={"parquet"}, description=description)
+    for name, description in (
+        (QUARANTINE, "Rows rejected by any feed's ingestion, written beside each raw table's Parquet."),
+        (INGEST_LEDGER, "One row per ingested source file, keyed by content hash: the exactly-once record."),
+    )
+]

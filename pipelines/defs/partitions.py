@@ -1,7 +1,8 @@
 """Partitions, defined once: government-service and security facts are partitioned by Asia/Shanghai month, over
 the months that have data.
 
-The span is read when the definitions load (a run, the Dagster code server): the first and last month of the
+The span is read when the definitions are built for a warehouse (`pipelines.definitions.build_definitions`: a
+run, the Dagster code server): the first and last month of the
 monthly raw tables (`lib/months.MONTHLY_TABLES`). Their files are immutable and named by content hash, so
 `<warehouse>.state/partition_months.json` remembers each table's span and the files it was read from; a load
 reads only the files it has not seen (a daily run's few), not the whole raw layer again.
@@ -118,12 +119,11 @@ def monthly_partitions_for(span: tuple[str, str] | None) -> dg.MonthlyPartitions
     )
 
 
-def _loaded_span() -> tuple[str, str] | None:
-    """The raw layer's span; a raw layer that cannot be read never stops the definitions from loading."""
+def monthly_partitions(settings: Settings) -> dg.MonthlyPartitionsDefinition:
+    """The month partitions of the warehouse of `settings`; a raw layer that cannot be read never stops the
+    definitions from loading (the fallback span)."""
     try:
-        return months_with_data(Settings.resolve())
+        span = months_with_data(settings)
     except Exception:
-        return None
-
-
-monthly_partitions = monthly_partitions_for(_loaded_span())
+        span = None
+    return monthly_partitions_for(span)

@@ -105,9 +105,9 @@ def published_fingerprint(settings: Settings, group: str) -> str | None:
 
 def base_is_current(settings: Settings) -> bool:
     """True when the published warehouse's statistics and R&D tables were built from exactly today's inputs."""
-    if os.environ.get("INNOSTAT_DBT_FULL_REFRESH") == "1":
+    if settings.full_refresh:
         return False
-    if os.environ.get("INNOSTAT_DBT_TARGET", "duckdb") != "duckdb":
+    if settings.dbt_target != "duckdb":
         return False  # other engines do not build on a copy of the published file
     published = published_fingerprint(settings, BASE_GROUP)
     return published is not None and published == base_fingerprint(settings)

@@ -1,11 +1,14 @@
-"""Environment switches in one place: telemetry off, dbt paths derived from the warehouse setting."""
+"""Environment switches in one place: telemetry off before any tool is imported, and bounded numeric settings.
+
+The paths and run switches are `lib/settings.Settings`; dbt gets them as environment variables from
+`Settings.dbt_env`, set only where dbt is started (`defs/transform/assets.py`)."""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Mapping
 
-from pipelines.lib.settings import PROJECT_ROOT, Settings
+from pipelines.lib.settings import PROJECT_ROOT
 
 # No network at run time: every tool's telemetry and version check is switched off before it is imported.
 OFFLINE_DEFAULTS = {
@@ -21,21 +24,6 @@ def apply_offline_defaults() -> None:
     for name, value in OFFLINE_DEFAULTS.items():
         os.environ.setdefault(name, value)
     os.environ.setdefault("DAGSTER_HOME", str(PROJECT_ROOT / ".dagster_home"))
-
-
-def export_settings(settings: Settings, *, demo: bool | None = None) -> None:
-    """Make every component (dbt subprocess, Dagster code location) see the same two settings, and the run's demo
-    flag (INNOSTAT_DEMO: the demo key may be used, freshness goes by the sample's clock, dbt marks the warehouse
-    as sample data in marts.warehouse_info). A run over a warehouse whose data came in under its demo key (a
-    backfill of the demo) stays a demo, so the warehouse does not lose its sample-data mark."""
-    os.environ["INNOSTAT_LANDING"] = str(settings.landing)
-    os.environ["INNOSTAT_WAREHOUSE"] = str(settings.warehouse)
-    os.environ["INNOSTAT_BUILD_PATH"] = str(settings.build_path)
-    os.environ["INNOSTAT_RAW_DIR"] = str(settings.raw_dir)
-    if demo is not None:
-        from pipelines.lib.pseudonymise import holds_demo_data  # polars: not for every import of this module
-
-        os.environ["INNOSTAT_DEMO"] = "1" if demo or holds_demo_data(settings.state_dir) else "0"
 
 
 def number_setting(variable: str, default, parse, valid, wanted: str, environ: Mapping[str, str] = os.environ):

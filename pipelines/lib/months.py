@@ -1,5 +1,6 @@
 """Which Asia/Shanghai months of the monthly-partitioned feeds a set of raw files touches, and which months the
-published warehouse lacks (`pending_window`)."""
+published warehouse lacks (`plan_build`, the one planner of a build: `defs/operations/automation.planned_build` uses
+it for the build sensor and `innostat run` alike)."""
 
 from __future__ import annotations
 
@@ -181,15 +182,6 @@ def record_published_ledger(build_path: Path, hashes: set[str]) -> None:
         con.execute(f"insert into {PUBLISHED_LEDGER_TABLE} select unnest(?::varchar[])", [sorted(hashes)])
     finally:
         con.close()
-
-
-def pending_window(settings: Settings, plan_id: str | None = None, *, full: bool = False) -> tuple[str, str] | None:
-    """The months to rebuild so that the next publish lacks nothing of the raw layer; with `plan_id`, the plan is
-    recorded for that build's publish step (`PLAN_TAG`, or the build's run id)."""
-    plan = plan_build(settings, full=full)
-    if plan_id is not None:
-        record_plan(settings, plan, plan_id)
-    return plan.window
 
 
 PLAN_TAG = "innostat/plan"  # run tag: the plan id a build's publish step records (default: the run id)

@@ -7,19 +7,18 @@ who is in the way. A holder that ended without releasing (killed, out of memory)
 takes the lock over and says so; `innostat run` then removes what the dead run left half-built
 (`lib/warehouse.clean_failed_build`), and a Dagster build writes its copy over it.
 
-A process the run starts to write the build (dbt) is started with `die_with_parent`: killing the run kills it
-too, so no dbt keeps writing a build file after the run that owns it is gone.
+dbt, which the run starts to write the build, is started through `innostat-dbt`
+(defs/transform/dbt_launcher.py): killing the run kills it too, so no dbt keeps writing a build file after the run
+that owns it is gone.
 """
 
 from __future__ import annotations
 
-import ctypes
 import errno
 import fcntl
 import json
 import os
 import socket
-import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -140,26 +139,3 @@ def warehouse_lock(settings: Settings, command: str, on_takeover: Callable[[dict
             os.ftruncate(fd, 0)  # released cleanly: nothing for the next run to take over
         finally:
             os.close(fd)
-
-
-# --- children die with the run ---------------------------------------------------------------------------------
-
-_PR_SET_PDEATHSIG = 1
-
-
-def die_with_parent() -> Callable[[], None]:
-    """A `preexec_fn` for `subprocess.Popen`: the child gets SIGKILL when the process that started it dies.
-
-    Linux only (prctl); elsewhere it does nothing. If the parent died between fork and prctl, the child exits."""
-    parent = os.getpid()
-    libc = ctypes.CDLL(None, use_errno=True) if sys.platform.startswith("linux") else None
-    prctl = libc.prctl if libc is not None else None
-
-    def _preexec() -> None:
-        if prctl is None:
-            return
-        prctl(_PR_SET_PDEATHSIG, 9, 0, 0, 0)  # SIGKILL
-        if os.getppid() != parent:
-            os._exit(1)
-
-    return _preexec

@@ -102,8 +102,8 @@ def test_asset_graph_renders_offline(webserver):
         page.goto(f"{webserver}/asset-groups", wait_until="networkidle", timeout=120_000)
         SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
         try:
-            # the lineage shows one node per group: ingestion by feed → transform → publish
-            for group in ("statistics", "security", "transform", "publish"):
+            # the lineage shows one node per group: each feed's raw tables and dbt models → indicators → publish
+            for group in ("statistics", "security", "indicators", "publish"):
                 page.wait_for_selector(f"text={group}", timeout=90_000)
             page.wait_for_timeout(1000)
             # nux disabled in dagster.yaml: no "Join the Dagster community" e-mail dialog on a first visit

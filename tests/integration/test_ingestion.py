@@ -9,16 +9,13 @@ import dagster as dg
 import duckdb
 import pytest
 
-from pipelines.defs.gov_services.assets import raw_gov_services
-from pipelines.defs.rd_filings.assets import raw_rd_filings
+from pipelines.defs.ingestion import raw_assets
 from pipelines.defs.resources import WarehouseResource, run_lock
-from pipelines.defs.security.assets import raw_security_cameras, raw_security_incidents
-from pipelines.defs.statistics.assets import raw_statistics
 from pipelines.lib.feeds import RAW_TABLES
 from pipelines.lib.settings import Settings
 from tests.integration.conftest import copy_landing
 
-RAW_ASSETS = [raw_statistics, raw_rd_filings, raw_gov_services, raw_security_incidents, raw_security_cameras]
+RAW_ASSETS = list(raw_assets.values())
 
 
 def _materialize(settings: Settings) -> dg.ExecuteInProcessResult:

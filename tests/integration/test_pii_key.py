@@ -7,9 +7,8 @@ import dagster as dg
 import pytest
 
 from pipelines.cli import main
+from pipelines.defs.ingestion import feed_sensors, raw_assets
 from pipelines.defs.resources import WarehouseResource, run_lock
-from pipelines.defs.statistics.assets import raw_statistics
-from pipelines.defs.statistics.sensors import statistics_sensor
 from pipelines.lib.pseudonymise import DEMO_KEY_FILE, FINGERPRINT_FILE
 
 ROWS = "地区代码,指标名称,计量单位,统计期,数值,数据状态\n430406,地区生产总值,亿元,2019,236.40,初步核实\n"
@@ -28,7 +27,7 @@ def _resource(settings, demo: bool = False) -> WarehouseResource:
 
 def _ingest(settings, demo: bool = False) -> dg.ExecuteInProcessResult:
     return dg.materialize(
-        [raw_statistics],
+        [raw_assets["statistics"]],
         resources={"warehouse": _resource(settings, demo), "run_lock": run_lock},
         instance=dg.DagsterInstance.ephemeral(),
         raise_on_error=False,
@@ -43,7 +42,7 @@ def _failure(result: dg.ExecuteInProcessResult) -> str:
 def _tick(settings, demo: bool = False):
     with dg.DagsterInstance.ephemeral() as instance:
         context = dg.build_sensor_context(instance=instance, resources={"warehouse": _resource(settings, demo)})
-        return statistics_sensor(context)
+        return feed_sensors["statistics"](context)
 
 
 def test_dagster_refuses_to_ingest_without_a_key_outside_a_demo(landed, monkeypatch):

@@ -28,8 +28,11 @@ def published(generated, tmp_path_factory):
     settings = Settings.resolve(copy_landing(landing, root / "landing"), root / "wh" / "innostat.duckdb")
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("INNOSTAT_PII_KEY", "run-test-key")
+        before = {name: value for name, value in os.environ.items() if name.startswith("INNOSTAT_")}
         code = main(["run", "--landing", str(settings.landing), "--warehouse", str(settings.warehouse)])
         assert code == 0
+        # the settings reached Dagster and dbt as resources: the CLI's own environment is as it was
+        assert {name: value for name, value in os.environ.items() if name.startswith("INNOSTAT_")} == before
         yield settings, manifest, patch
 
 

@@ -8,8 +8,8 @@ import shutil
 import dagster as dg
 import pytest
 
+from pipelines.defs.ingestion import feed_sensors
 from pipelines.defs.resources import WarehouseResource
-from pipelines.defs.statistics.sensors import statistics_sensor
 from pipelines.ingest.runner import ingest_table
 from pipelines.lib.pseudonymise import Pseudonymiser
 from pipelines.lib.settings import Settings
@@ -27,7 +27,7 @@ def _tick(settings: Settings, cursor: str | None = None):
     resource = WarehouseResource(landing=str(settings.landing), warehouse=str(settings.warehouse))
     with dg.DagsterInstance.ephemeral() as instance:
         context = dg.build_sensor_context(instance=instance, cursor=cursor, resources={"warehouse": resource})
-        return statistics_sensor(context)
+        return feed_sensors["statistics"](context)
 
 
 def test_new_files_request_one_run_and_ingested_files_none(landing_settings):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 
 import pytest
 
@@ -67,9 +68,7 @@ def test_the_real_fingerprint_covers_dbt_project_suites_and_pipeline_code():
     assert covered == {"dbt_project", "pipelines"}  # the suites: pipelines/quality/suites/
 
 
-def test_base_is_current_only_with_the_same_published_fingerprint(settings, code, monkeypatch):
-    monkeypatch.delenv("INNOSTAT_DBT_FULL_REFRESH", raising=False)
-    monkeypatch.delenv("INNOSTAT_DBT_TARGET", raising=False)
+def test_base_is_current_only_with_the_same_published_fingerprint(settings, code):
     assert published_fingerprint(settings, BASE_GROUP) is None
     assert not base_is_current(settings)  # nothing published
 
@@ -85,24 +84,18 @@ def test_base_is_current_only_with_the_same_published_fingerprint(settings, code
     assert published_fingerprint(settings, BASE_GROUP) == base_fingerprint(settings)
     assert base_is_current(settings)
 
-    monkeypatch.setenv("INNOSTAT_DBT_FULL_REFRESH", "1")
-    assert not base_is_current(settings)
-    monkeypatch.setenv("INNOSTAT_DBT_FULL_REFRESH", "0")
-    monkeypatch.setenv("INNOSTAT_DBT_TARGET", "spark")
-    assert not base_is_current(settings)
-    monkeypatch.setenv("INNOSTAT_DBT_TARGET", "duckdb")
+    assert not base_is_current(replace(settings, full_refresh=True))
+    assert not base_is_current(replace(settings, dbt_target="spark"))
 
     _raw_file(settings, "statistics", "revision.parquet")
     assert not base_is_current(settings)
 
 
-def test_a_file_whose_build_was_never_published_is_still_rebuilt(settings, code, monkeypatch):
+def test_a_file_whose_build_was_never_published_is_still_rebuilt(settings, code):
     """Issue 28: a statistics file ingested by a run that then failed (its build recorded the new fingerprint,
     but was never published) must not let the next run keep the published statistics tables."""
     import duckdb
 
-    monkeypatch.delenv("INNOSTAT_DBT_FULL_REFRESH", raising=False)
-    monkeypatch.delenv("INNOSTAT_DBT_TARGET", raising=False)
     settings.warehouse.parent.mkdir(parents=True)
     duckdb.connect(str(settings.warehouse)).close()
     record_fingerprint(settings.warehouse, BASE_GROUP, base_fingerprint(settings), "run-1")

@@ -1,7 +1,6 @@
 import hashlib
 import hmac
 import json
-import os
 import re
 
 import pytest
@@ -123,15 +122,11 @@ def test_another_key_is_refused_once_the_warehouse_holds_data(settings, monkeypa
 
 
 def test_a_warehouse_ingested_under_its_demo_key_stays_a_demo(settings, monkeypatch):
-    from pipelines.lib.environment import export_settings
-
     monkeypatch.delenv("INNOSTAT_PII_KEY", raising=False)
-    export_settings(settings, demo=False)
-    assert os.environ["INNOSTAT_DEMO"] == "0"
+    assert settings.with_demo_data().dbt_env()["INNOSTAT_DEMO"] == "0"
     warehouse_key(settings.state_dir, demo=True)  # a demo's first ingestion
     assert holds_demo_data(settings.state_dir)
-    export_settings(settings, demo=False)  # a backfill of the demo: still sample data
-    assert os.environ["INNOSTAT_DEMO"] == "1"
+    assert settings.with_demo_data().dbt_env()["INNOSTAT_DEMO"] == "1"  # a backfill of the demo: still sample data
     _ingest_something(settings)
     monkeypatch.setenv("INNOSTAT_PII_KEY", "a-real-key")  # real data into the demo's warehouse: refused, and why
     with pytest.raises(PiiKeyMismatch, match=r"holds sample data under its demo key .*`innostat run --demo`"):

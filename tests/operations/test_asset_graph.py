@@ -12,7 +12,12 @@ from pipelines.definitions import defs
 def test_asset_graph_snapshot(snapshot):
     definitions = defs()
     graph = definitions.resolve_asset_graph()
+    groups: dict[str, list[str]] = {}
+    for key in sorted(graph.get_all_asset_keys(), key=lambda k: k.to_user_string()):
+        groups.setdefault(graph.get(key).group_name, []).append(key.to_user_string())
     shape = {
+        # each feed's raw tables and dbt models in one group (defs/ingestion.py, defs/transform/assets.py)
+        "groups": dict(sorted(groups.items())),
         "assets": sorted(key.to_user_string() for key in graph.get_all_asset_keys()),
         "checks": sorted(key.to_user_string() for key in graph.asset_check_keys),
         "jobs": sorted(job.name for job in definitions.resolve_all_job_defs() if not job.name.startswith("__")),

@@ -14,11 +14,12 @@ from pipelines.defs.partitions import (
     LIVE_MONTHS,
     WINDOW_END,
     WINDOW_START,
-    monthly_partitions,
     monthly_partitions_for,
     months_with_data,
 )
 from pipelines.lib.months import clamp, current_month
+
+monthly_partitions = monthly_partitions_for(("2019-01", "2022-12"))  # a warehouse of the sample years
 
 
 def _raw_file(settings, table: str, column: str, name: str, *days: str) -> None:
@@ -79,15 +80,15 @@ def test_clamp_keeps_a_window_inside_the_partitions() -> None:
 def test_a_build_window_outside_the_partitions_reaches_dbt_whole() -> None:
     first, last = monthly_partitions.get_first_partition_key(), monthly_partitions.get_last_partition_key()
     earlier = f"{int(first[:4]) - 3:04d}{first[4:]}"
-    tags = build_tags((earlier, first))
+    tags = build_tags((earlier, first), monthly_partitions)
     assert (tags[RANGE_START], tags[RANGE_END]) == (first, first)  # Dagster's bookkeeping: partitions only
     assert (tags[WINDOW_START], tags[WINDOW_END]) == (earlier, first)  # what dbt rebuilds
     later = f"{int(last[:4]) + 1:04d}{last[4:]}"
-    tags = build_tags((last, later))
+    tags = build_tags((last, later), monthly_partitions)
     assert (tags[RANGE_START], tags[RANGE_END], tags[WINDOW_END]) == (last, last, later)
 
 
 def test_a_run_with_no_month_touched_builds_the_current_month() -> None:
-    tags = build_tags(None)
+    tags = build_tags(None, monthly_partitions)
     assert tags[WINDOW_START] == tags[WINDOW_END] == current_month()
     assert tags[RANGE_END] == min(current_month(), monthly_partitions.get_last_partition_key())

@@ -6,7 +6,6 @@ import duckdb
 
 from pipelines.lib.months import (
     load_plan,
-    pending_window,
     plan_build,
     published_ledger,
     record_plan,
@@ -62,9 +61,11 @@ def test_the_plan_reaches_the_publish_step_and_the_published_file(settings):
     _ingested(settings, "gov_services", "a1", "occurred_at", "2020-03-05")
     _publish_with(settings, set())  # published, holding nothing (e.g. an empty first delivery)
     assert published_ledger(settings) == set()
-    assert pending_window(settings, "run-1") == ("2020-03", "2020-03")
+    plan = plan_build(settings)
+    record_plan(settings, plan, "run-1")
+    assert plan.window == ("2020-03", "2020-03")
     assert load_plan(settings, "run-1") == {"a1"}
     assert load_plan(settings, "run-2") is None  # a backfill has no plan: the copied record stays
     record_plan(settings, plan_build(settings), "run-3")
     _publish_with(settings, load_plan(settings, "run-3"))
-    assert published_ledger(settings) == {"a1"} and pending_window(settings) is None
+    assert published_ledger(settings) == {"a1"} and plan_build(settings).window is None

@@ -12,11 +12,11 @@ import dagster as dg
 import duckdb
 import pytest
 
-from pipelines.cli import _failure_messages
 from pipelines.defs.publish.assets import published_warehouse
 from pipelines.defs.quality.checks import MARTS, mart_quality_checks
 from pipelines.defs.resources import WarehouseResource, run_lock
 from pipelines.lib.warehouse import prepare_build
+from pipelines.orchestration.runs import failure_messages as _failure_messages
 from tests.quality.conftest import clone, rows, sha256
 
 PUBLISH = dg.AssetKey(["warehouse", "published"])

@@ -7,15 +7,19 @@ file asks at once; a build that failed on the same entries is asked again after 
 Asia/Shanghai), or by `innostat run`.
 """
 
+from __future__ import annotations
+
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import dagster as dg
 
 from pipelines.defs.jobs import BUILD_JOB_NAME, INGEST_JOB_NAME, build_and_publish, build_selection
-from pipelines.defs.partitions import WINDOW_END, WINDOW_START, monthly_partitions
+from pipelines.defs.partitions import WINDOW_END, WINDOW_START
 from pipelines.defs.resources import WarehouseResource
 from pipelines.lib.build_inputs import base_is_current
-from pipelines.lib.months import PLAN_TAG, clamp, current_month, load_plan, plan_build, record_plan
+from pipelines.lib.months import PLAN_TAG, Plan, clamp, current_month, load_plan, plan_build, record_plan
+from pipelines.lib.settings import Settings
 from pipelines.lib.timeparse import SHANGHAI
 
 RANGE_START, RANGE_END = "dagster/asset_partition_range_start", "dagster/asset_partition_range_end"
@@ -28,16 +32,53 @@ _IN_FLIGHT = [
 ]
 
 
-def build_tags(window: tuple[str, str] | None) -> dict[str, str]:
+def build_tags(window: tuple[str, str] | None, partitions: dg.PartitionsDefinition) -> dict[str, str]:
     """Run tags for a single-run build of a month range; with no month touched, the current month only.
 
-    The partition range is the window kept inside the month partitions this process loaded (a code server that
-    loaded before an older or a newer month came in has fewer); the window itself travels in its own tags, and
-    dbt rebuilds all of it (`defs/transform/assets.dbt_monthly`)."""
+    The partition range is the window kept inside `partitions`, the month partitions the definitions were built
+    with (a code server that loaded before an older or a newer month came in has fewer); the window itself
+    travels in its own tags, and dbt rebuilds all of it (`defs/transform/assets.dbt_monthly`)."""
     window = window or (current_month(), current_month())
-    partitions = (monthly_partitions.get_first_partition_key(), monthly_partitions.get_last_partition_key())
-    first, last = clamp(window, *partitions)
+    first, last = clamp(window, partitions.get_first_partition_key(), partitions.get_last_partition_key())
     return {RANGE_START: first, RANGE_END: last, WINDOW_START: window[0], WINDOW_END: window[1]}
+
+
+def build_partitions(definitions: dg.Definitions | dg.RepositoryDefinition) -> dg.PartitionsDefinition:
+    """The month partitions the build job of these definitions was built with."""
+    job = (
+        definitions.get_job(BUILD_JOB_NAME)
+        if isinstance(definitions, dg.RepositoryDefinition)
+        else definitions.resolve_job_def(BUILD_JOB_NAME)
+    )
+    return job.partitions_def
+
+
+@dataclass(frozen=True)
+class BuildRun:
+    """A build run as planned: its tags (month range, window, plan) and whether it keeps `dbt_base`."""
+
+    tags: dict[str, str]
+    keep_base: bool
+
+    @property
+    def selection(self) -> dg.AssetSelection:
+        return build_selection(self.keep_base)
+
+
+def planned_build(settings: Settings, partitions: dg.PartitionsDefinition, plan: Plan, plan_id: str) -> BuildRun:
+    """The build of what the published warehouse lacks (`plan`, from `lib/months.plan_build`), planned once for
+    `build_after_ingest` and `innostat run` alike: the plan is recorded under `plan_id` for the build's publish
+    step (once: the same id always plans the same entries), and the run's tags name it."""
+    if load_plan(settings, plan_id) is None:
+        record_plan(settings, plan, plan_id)
+    tags = {**build_tags(plan.window, partitions), PLAN_TAG: plan_id, "innostat/pending_files": str(len(plan.pending))}
+    return BuildRun(tags=tags, keep_base=base_is_current(settings))
+
+
+def window_build(settings: Settings, partitions: dg.PartitionsDefinition, window: tuple[str, str]) -> BuildRun:
+    """A build of a month range without a plan (`innostat backfill`): its publish keeps the ledger record of
+    the file it was copied from."""
+    return BuildRun(tags=build_tags(window, partitions), keep_base=base_is_current(settings))
 
 
 def nightly_day(now: datetime | None = None) -> str:
@@ -69,11 +110,6 @@ def build_after_ingest(context: dg.SensorEvaluationContext, warehouse: Warehouse
     if not plan.pending and settings.warehouse.exists():
         return dg.SkipReason("the published warehouse lacks no ledger entry")
     run_key = f"build-{plan.key}-{nightly_day()}"
-    if load_plan(settings, run_key) is None:  # the same key always plans the same entries: written once
-        record_plan(settings, plan, run_key)
-    selection = build_selection(keep_base=base_is_current(settings)).resolve(context.repository_def.asset_graph)
-    return dg.RunRequest(
-        run_key=run_key,
-        tags={**build_tags(plan.window), PLAN_TAG: run_key, "innostat/pending_files": str(len(plan.pending))},
-        asset_selection=sorted(selection),
-    )
+    build = planned_build(settings, build_partitions(context.repository_def), plan, run_key)
+    selection = build.selection.resolve(context.repository_def.asset_graph)
+    return dg.RunRequest(run_key=run_key, tags=build.tags, asset_selection=sorted(selection))

@@ -14,7 +14,7 @@ import dagster as dg
 
 from pipelines.defs.resources import WarehouseResource
 from pipelines.lib.feeds import RAW_TABLES
-from pipelines.lib.settings import QualitySettings, Settings
+from pipelines.lib.settings import Settings
 from pipelines.quality import checks as quality
 from pipelines.quality.process import release_memory, run_check, start_check
 from pipelines.quality.results import Outcome, sample_text
@@ -58,7 +58,7 @@ def _check_request(settings: Settings, key: dg.AssetKey, run_id: str) -> tuple[s
     """The GX check of `key` as the check process is asked for it: the request's key (the same whether the
     ingestion asset starts it ahead or the check step asks) and the arguments of quality.check_raw/check_mart."""
     name = f"{key.to_user_string()}:{CHECK_NAME}"
-    return f"{run_id}/{name}", (settings, QualitySettings.from_env(), key.path[-1], run_id, name)
+    return f"{run_id}/{name}", (settings, settings.quality, key.path[-1], run_id, name)
 
 
 def start_raw_check(settings: Settings, table: str, run_id: str) -> None:

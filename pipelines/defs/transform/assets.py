@@ -22,12 +22,13 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
 
-from pipelines.defs.partitions import WINDOW_END, WINDOW_START, monthly_partitions
+from pipelines.defs.partitions import WINDOW_END, WINDOW_START, monthly_partitions_for
 from pipelines.defs.resources import WarehouseResource
+from pipelines.defs.transform.dbt_launcher import PARENT_PID_ENV
 from pipelines.defs.transform.dbt_output import prints_every_dbt_line, quiet_dagster_info, summarised
 from pipelines.defs.transform.dbt_project import dbt_project
 from pipelines.lib.build_inputs import BASE_GROUP, base_fingerprint, record_fingerprint
-from pipelines.lib.settings import Settings
+from pipelines.lib.settings import MONTH_WINDOW_ENV, Settings
 from pipelines.lib.warehouse import ensure_build_prepared
 
 LOCK_ERRORS = ("Could not set lock on file", "Conflicting lock is held")
@@ -41,7 +42,18 @@ class InnostatTranslator(DagsterDbtTranslator):
         return dg.AssetKey([schema, dbt_resource_props["name"]])
 
     def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str:
-        return "transform"
+        return domain_of(dbt_resource_props)
+
+
+def domain_of(dbt_resource_props: Mapping[str, Any]) -> str:
+    """The Dagster group of a dbt node: its domain, the folder under its layer (`models/staging/security/…` →
+    `security`, `models/marts/indicators/…` → `indicators`), so staging, intermediate and marts of a feed sit in
+    one group beside the feed's raw tables (defs/ingestion.py); seeds, the lookups every domain shares, are
+    `core`, as is any model outside a domain folder."""
+    parts = Path(dbt_resource_props.get("original_file_path") or "").parts
+    if len(parts) > 3 and parts[0] == "models":
+        return parts[2]
+    return "core"
 
 
 TRANSLATOR = InnostatTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True))
@@ -104,16 +116,16 @@ def prune_invocation_targets(target_dir: Path, keep: int = KEEP_INVOCATION_TARGE
     return removed
 
 
-MONTH_WINDOW_ENV = ("INNOSTAT_MIN_MONTH", "INNOSTAT_MAX_MONTH")  # read by dbt_project/macros/month_window.sql
-
-
 @contextmanager
-def month_window_env(window: tuple[str, str] | None):
-    """The month window in the environment of the dbt processes started inside (None: no window, all months),
-    and the variables removed again afterwards, so a later invocation of this process never inherits them."""
-    saved = {name: os.environ.pop(name, None) for name in MONTH_WINDOW_ENV}
-    if window is not None:
-        os.environ.update(dict(zip(MONTH_WINDOW_ENV, window, strict=True)))
+def dbt_environment(settings: Settings, window: tuple[str, str] | None):
+    """The variables dbt's profile and macros read (`Settings.dbt_env`: the build file, the raw layer, the demo
+    mark, the month window; None: all months), for the dbt process started inside, and this process's own values
+    put back afterwards. dagster-dbt hands dbt a copy of this process's environment and takes no other, so this
+    is the one place the settings become environment variables."""
+    wanted = {**settings.dbt_env(window), PARENT_PID_ENV: str(os.getpid())}  # for `innostat-dbt`
+    names = {*wanted, *MONTH_WINDOW_ENV}  # a window left over from an earlier step never reaches dbt
+    saved = {name: os.environ.pop(name, None) for name in names}
+    os.environ.update(wanted)
     try:
         yield
     finally:
@@ -140,14 +152,14 @@ def _run_dbt(
     window: tuple[str, str] | None = None,
 ):
     """dbt build into this run's working file; a DuckDB lock held by another process is retried with backoff."""
-    with month_window_env(window):
-        yield from _run_dbt_build(context, dbt, warehouse, args)
+    settings = warehouse.settings
+    with dbt_environment(settings, window):
+        yield from _run_dbt_build(context, dbt, settings, args)
 
 
-def _run_dbt_build(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource, args):
-    warehouse.export_env()
-    ensure_build_prepared(warehouse.settings, context.run.run_id)
-    if os.environ.get("INNOSTAT_DBT_FULL_REFRESH") == "1":
+def _run_dbt_build(context: dg.AssetExecutionContext, dbt: DbtCliResource, settings: Settings, args):
+    ensure_build_prepared(settings, context.run.run_id)
+    if settings.full_refresh:
         args = [*args, "--full-refresh"]
     # dbt unit tests check the SQL, not the data: they run in CI (tests/dbt), not in every production build
     command = ["build", "--exclude-resource-type", "unit_test", *args]
@@ -187,7 +199,7 @@ def dbt_base(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: 
     dagster_dbt_translator=TRANSLATOR,
     select="tag:monthly tag:final",
     name="dbt_monthly",
-    partitions_def=monthly_partitions,
+    partitions_def=monthly_partitions_for(None),  # the warehouse's own: `with_month_partitions`
     backfill_policy=dg.BackfillPolicy.single_run(),
     pool="warehouse",
 )
@@ -208,16 +220,9 @@ def dbt_monthly(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehous
 
 DBT_ASSETS = [dbt_base, dbt_monthly]
 
-# raw/quarantine and raw/ingest_ledger are written by every ingestion asset as a side effect.
-raw_side_tables = [
-    dg.AssetSpec(
-        key=["raw", name],
-        group_name="ingest",
-        kinds={"parquet"},
-        description=description,
-    )
-    for name, description in (
-        ("quarantine", "Rows rejected by any feed's ingestion, written beside each raw table's Parquet."),
-        ("ingest_ledger", "One row per ingested source file, keyed by content hash: the exactly-once record."),
-    )
-]
+
+def with_month_partitions(partitions: dg.PartitionsDefinition) -> list[dg.AssetsDefinition]:
+    """The dbt assets with the month partitions of one warehouse (`defs/partitions.monthly_partitions`): its
+    months are known only when the definitions are built for it, while the assets' keys, checks and code are the
+    same for every warehouse."""
+    return [dbt_base, dbt_monthly.map_asset_specs(lambda spec: spec.replace_attributes(partitions_def=partitions))]

@@ -1,5 +1,5 @@
 """`make stop` ends whole process trees: a service whose children ignore SIGTERM, or start a session of their
-own, leaves no process behind (pipelines/lib/services.py)."""
+own, leaves no process behind (pipelines/orchestration/services.py)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.lib import services
+from pipelines.orchestration import services
 
 # A parent that ignores SIGTERM (as `dagster dev` under nohup did), with one child in its session that ignores
 # it too, and one that escapes into a session of its own and ignores SIGTERM as well.

@@ -5,10 +5,11 @@ that `nohup … &` printed left the rest running, and a later `make dagster` sta
 service is started as the leader of a new session (`setsid`), and stopping it signals every process of that
 session, waits until none is left, escalates to SIGKILL after a grace period, and only then says "stopped".
 
-    python -m pipelines.lib.services start dagster --log .run/dagster.log -- dagster dev -m pipelines.definitions
-    python -m pipelines.lib.services wait dagster --url http://127.0.0.1:3000/server_info
-    python -m pipelines.lib.services stop            # every service with a pid file in .run/
-    python -m pipelines.lib.services status
+    python -m pipelines.orchestration.services start dagster --log .run/dagster.log -- \
+        dagster dev -m pipelines.definitions
+    python -m pipelines.orchestration.services wait dagster --url http://127.0.0.1:3000/server_info
+    python -m pipelines.orchestration.services stop            # every service with a pid file in .run/
+    python -m pipelines.orchestration.services status
 """
 
 from __future__ import annotations
@@ -170,10 +171,10 @@ def _services() -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m pipelines.lib.services",
+        prog="python -m pipelines.orchestration.services",
         description="Start and stop background services as whole process trees (sessions).",
-        epilog="example: python -m pipelines.lib.services start dagster --log .run/dagster.log -- dagster dev\n"
-        "         python -m pipelines.lib.services stop",
+        epilog="example: python -m pipelines.orchestration.services start dagster --log .run/dagster.log -- "
+        "dagster dev\n         python -m pipelines.orchestration.services stop",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     commands = parser.add_subparsers(dest="action", required=True)
