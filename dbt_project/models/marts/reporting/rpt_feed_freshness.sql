@@ -14,8 +14,14 @@ feed_names as (
     where label_set = 'feed'
 ),
 
+sample_end as (
+    select max(as_of_date) as as_of_date
+    from warehouse_info
+    where is_sample_data
+),
+
 judged_as_of as (
-    select coalesce((select max(as_of_date) from warehouse_info where is_sample_data), current_date) as as_of_date
+    select coalesce((select as_of_date from sample_end), current_date) as as_of_date
 ),
 
 per_feed as (

@@ -24,7 +24,7 @@ named as (
         regions.level as region_level,
         indicator_values.period,
         indicator_values.period_type,
-        substr(indicator_values.period, 1, 4) as year,
+        substr(indicator_values.period, 1, 4) as year,  -- noqa: RF04
         case
             when indicator_values.period_type = 'month' then cast(substr(indicator_values.period, 6, 2) as integer)
         end as month_of_year,

@@ -13,7 +13,7 @@ final as (
         coalesce(status_names.name_zh, ledger.status) as status_name,
         ledger.delivered_at,
         strftime(ledger.delivered_at, '%Y-%m') as delivered_month,
-        strftime(ledger.delivered_at, '%Y') as year,
+        strftime(ledger.delivered_at, '%Y') as year,  -- noqa: RF04
         ledger.ingested_at,
         ledger.rows_loaded,
         ledger.rows_quarantined,

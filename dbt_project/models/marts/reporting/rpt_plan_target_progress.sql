@@ -18,7 +18,7 @@ final as (
         regions.name_zh as region_name,
         regions.level as region_level,
         progress.period,
-        progress.period as year,
+        progress.period as year,  -- noqa: RF04
         progress.target_period,
         progress.is_target_year,
         progress.comparison,

@@ -20,7 +20,7 @@ final as (
         coalesce(quarantine.reason_label, regexp_replace(quarantine.reason, '''[^'']*''', '…', 'g')) as reason_kind,
         quarantine.delivered_at,
         strftime(quarantine.delivered_at, '%Y-%m') as delivered_month,
-        strftime(quarantine.delivered_at, '%Y') as year,
+        strftime(quarantine.delivered_at, '%Y') as year,  -- noqa: RF04
         cast(date_trunc('month', quarantine.delivered_at) as date) as delivered_month_start,
         quarantine.ingested_at
     from quarantine

@@ -1,5 +1,5 @@
--- rpt_street_indicator_values.sql: the street and town rows of rpt_indicator_values, the region named as a
--- street. Superset's row-level security limits a street official to their street (region_code).
+-- rpt_street_indicator_values.sql: the street and town rows of rpt_indicator_values, with its columns and the
+-- region named street_name. Superset's row-level security limits a street official to their street (region_code).
 with indicator_values as (select * from {{ ref('rpt_indicator_values') }}),
 
 final as (
@@ -8,4 +8,4 @@ final as (
     where region_level in ('street', 'town')
 )
 
-select * from final
+select * from final  -- noqa: AM04
