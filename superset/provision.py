@@ -561,6 +561,27 @@ def _normalise(kind: str, config: dict[str, Any]) -> dict[str, Any]:
     return config
 
 
+def _new_stem(config: dict[str, Any]) -> str:
+    """A new dataset, database or dashboard's file name: its table name (a dataset is named as its reporting view),
+    database name or slug."""
+    label = config.get("table_name") or config.get("database_name") or config.get("slug") or ""
+    return re.sub(r"[^0-9A-Za-z]+", "_", str(label)).strip("_").lower()
+
+
+def chart_stem(config: dict[str, Any], dashboard: str) -> str:
+    """A new chart's file name by the rule of docs/superset.md, `<dashboard>__<indicator>__<view>`: the indicator
+    code it filters on in lower case (`chart` when it shows none or several: rename it to its subject), and its
+    visualisation type for the view (rename it to `big`, `by_street`, …)."""
+    codes: set[str] = set()
+    for condition in (config.get("params") or {}).get("adhoc_filters") or []:
+        if condition.get("subject") == "indicator_code":
+            comparator = condition.get("comparator")
+            codes.update(comparator if isinstance(comparator, list) else [comparator])
+    subject = next(iter(codes)).lower() if len(codes) == 1 else "chart"
+    view = re.sub(r"^echarts_", "", str(config.get("viz_type") or "chart"))
+    return re.sub(r"[^0-9a-z_]+", "_", f"{dashboard}__{subject}__{view}".lower())
+
+
 def export(args: argparse.Namespace) -> int:
     import yaml
 
@@ -585,18 +606,30 @@ def export(args: argparse.Namespace) -> int:
                 for name, content in ExportDashboardsCommand(ids).run()
             }
     written = []
-    for name, text in sorted(files.items()):
+    configs = {
+        name: _normalise(name.split("/")[0], yaml.safe_load(text))
+        for name, text in sorted(files.items())
+        if name != "metadata.yaml"  # ours says type: assets; the export's timestamp would only add noise
+    }
+    dashboard_of_chart: dict[str, str] = {}  # chart uuid → the stem of its dashboard's file
+    for name, config in configs.items():
+        if name.startswith("dashboards/"):
+            stem = (existing.get(str(config["uuid"])) or Path(_new_stem(config))).stem
+            for item in config.get("position", {}).values():
+                if isinstance(item, dict) and item.get("type") == "CHART":
+                    dashboard_of_chart[str(item["meta"]["uuid"])] = stem
+    for name, config in configs.items():
         kind = name.split("/")[0]
-        if kind == "metadata.yaml":
-            continue  # ours says type: assets; the export's timestamp would only add noise
-        config = _normalise(kind, yaml.safe_load(text))
         path = existing.get(str(config["uuid"]))
         if path is None:
-            label = config.get("table_name") or config.get("database_name") or config.get("slug") or ""
-            stem = re.sub(r"[^0-9A-Za-z]+", "_", str(label)).strip("_").lower()
-            stem = stem or f"{kind[:-1]}_{str(config['uuid'])[:8]}"
+            if kind == "charts":
+                stem = chart_stem(config, dashboard_of_chart.get(str(config["uuid"]), "none"))
+            else:
+                stem = _new_stem(config) or f"{kind[:-1]}_{str(config['uuid'])[:8]}"
             sub = f"{kind}/{DATABASE_NAME}" if kind == "datasets" else kind
             path = target / sub / f"{stem}.yaml"
+            if path.exists():  # a name taken by another asset: keep both
+                path = path.with_name(f"{stem}__{str(config['uuid'])[:8]}.yaml")
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(dump_yaml(config), encoding="utf-8")
         written.append(path)
