@@ -15,6 +15,7 @@ import duckdb
 import requests
 
 # the overview: R&D intensity of Yanfeng beside its higher regions
+# (superset/assets/charts/overview__rd_intensity__by_region.yaml, over reporting.rpt_indicator_values)
 CHART = "研发经费投入强度：雁峰区与衡阳市、湖南省、全国"
 FRESHNESS = "各数据源新鲜度"
 

@@ -35,6 +35,9 @@ HERE = Path(__file__).resolve().parent
 PROJECT_ROOT = HERE.parent
 ASSETS_DIR = HERE / "assets"
 DATABASE_NAME = "innostat"  # the Superset database; its permissions read [innostat].[marts]
+# The datasets are the dbt views of schema `reporting` (dbt_project/models/marts/reporting/rpt_*.sql), physical
+# tables to Superset, each named as its view; statisticians query these schemas in SQL Lab.
+SQL_LAB_SCHEMAS = ("marts", "reporting")
 URI_PLACEHOLDER = "duckdb:///__INNOSTAT_WAREHOUSE__"
 DEFAULT_WAREHOUSE = PROJECT_ROOT / "warehouse" / "innostat.duckdb"  # as pipelines/lib/settings.py
 
@@ -82,7 +85,7 @@ PUBLIC_PERMISSIONS = {
     ("can_language_pack", "Superset"),
     ("can_log", "Superset"),
 }
-# Statisticians build their own charts and query marts in SQL Lab; they never edit datasets or databases.
+# Statisticians build their own charts and query marts and reporting in SQL Lab; they never edit datasets or databases.
 STATISTICIAN_EXTRA = {
     ("can_explore", "Superset"),
     ("can_explore_json", "Superset"),
@@ -350,7 +353,8 @@ def _scope_native_filters(contents: dict[str, str], db: Any) -> None:
 
 
 def step_grant(dataset_uuids: set[str], security_manager: Any, db: Any) -> None:
-    """Officials read exactly the imported datasets; statisticians also query schema marts in SQL Lab."""
+    """Officials read exactly the imported datasets; statisticians also query schemas marts and reporting in SQL
+    Lab."""
     from superset.connectors.sqla.models import SqlaTable
     from superset.models.core import Database
 
@@ -363,19 +367,20 @@ def step_grant(dataset_uuids: set[str], security_manager: Any, db: Any) -> None:
             if pv not in role.permissions:
                 role.permissions.append(pv)
     database = db.session.query(Database).filter_by(database_name=DATABASE_NAME).one()
-    schema_perm = security_manager.get_schema_perm(database.database_name, None, "marts")
-    pv = security_manager.add_permission_view_menu("schema_access", schema_perm)
-    if pv not in statistician.permissions:
-        statistician.permissions.append(pv)
+    schema_perms = [security_manager.get_schema_perm(database.database_name, None, s) for s in SQL_LAB_SCHEMAS]
+    for schema_perm in schema_perms:
+        pv = security_manager.add_permission_view_menu("schema_access", schema_perm)
+        if pv not in statistician.permissions:
+            statistician.permissions.append(pv)
     db.session.commit()
     say(
         f"data access: {OFFICIAL} and {STATISTICIAN} read {len(datasets)} datasets; "
-        f"{STATISTICIAN} queries {schema_perm} in SQL Lab"
+        f"{STATISTICIAN} queries {', '.join(schema_perms)} in SQL Lab"
     )
 
 
 # Row-level security by street. A street official's role carries one rule, on every dataset with a region_code
-# column (the street rows of indicator_values_named too, not only street_indicator_values): other streets' rows
+# column (the street rows of rpt_indicator_values too, not only rpt_street_indicator_values): other streets' rows
 # are filtered out, district and higher regions stay. `provision.py street CODE` makes the role and the rule; every
 # provisioning re-attaches the rules it made to every such dataset, so a new dataset cannot leak.
 STREET_LEVELS = ("street", "town")
@@ -429,7 +434,12 @@ def step_check_connection(warehouse: Path, db: Any) -> None:
         return
     with database.get_sqla_engine() as engine, engine.connect() as connection:
         (rows,) = connection.exec_driver_sql("select count(*) from marts.indicator_values").fetchone()
+        (views,) = connection.exec_driver_sql(
+            "select count(*) from information_schema.tables where table_schema = 'reporting'"
+        ).fetchone()
     say(f"DuckDB connection: {database.sqlalchemy_uri_decrypted} (read-only, DML off): {rows} indicator values")
+    if not views:  # published by a pipeline from before the reporting views (schema reporting)
+        say("WARNING: the published warehouse has no reporting views; dashboards fill once `innostat run` publishes")
 
 
 def provision(args: argparse.Namespace) -> int:
@@ -551,6 +561,27 @@ def _normalise(kind: str, config: dict[str, Any]) -> dict[str, Any]:
     return config
 
 
+def _new_stem(config: dict[str, Any]) -> str:
+    """A new dataset, database or dashboard's file name: its table name (a dataset is named as its reporting view),
+    database name or slug."""
+    label = config.get("table_name") or config.get("database_name") or config.get("slug") or ""
+    return re.sub(r"[^0-9A-Za-z]+", "_", str(label)).strip("_").lower()
+
+
+def chart_stem(config: dict[str, Any], dashboard: str) -> str:
+    """A new chart's file name by the rule of docs/superset.md, `<dashboard>__<indicator>__<view>`: the indicator
+    code it filters on in lower case (`chart` when it shows none or several: rename it to its subject), and its
+    visualisation type for the view (rename it to `big`, `by_street`, …)."""
+    codes: set[str] = set()
+    for condition in (config.get("params") or {}).get("adhoc_filters") or []:
+        if condition.get("subject") == "indicator_code":
+            comparator = condition.get("comparator")
+            codes.update(comparator if isinstance(comparator, list) else [comparator])
+    subject = next(iter(codes)).lower() if len(codes) == 1 else "chart"
+    view = re.sub(r"^echarts_", "", str(config.get("viz_type") or "chart"))
+    return re.sub(r"[^0-9a-z_]+", "_", f"{dashboard}__{subject}__{view}".lower())
+
+
 def export(args: argparse.Namespace) -> int:
     import yaml
 
@@ -575,18 +606,30 @@ def export(args: argparse.Namespace) -> int:
                 for name, content in ExportDashboardsCommand(ids).run()
             }
     written = []
-    for name, text in sorted(files.items()):
+    configs = {
+        name: _normalise(name.split("/")[0], yaml.safe_load(text))
+        for name, text in sorted(files.items())
+        if name != "metadata.yaml"  # ours says type: assets; the export's timestamp would only add noise
+    }
+    dashboard_of_chart: dict[str, str] = {}  # chart uuid → the stem of its dashboard's file
+    for name, config in configs.items():
+        if name.startswith("dashboards/"):
+            stem = (existing.get(str(config["uuid"])) or Path(_new_stem(config))).stem
+            for item in config.get("position", {}).values():
+                if isinstance(item, dict) and item.get("type") == "CHART":
+                    dashboard_of_chart[str(item["meta"]["uuid"])] = stem
+    for name, config in configs.items():
         kind = name.split("/")[0]
-        if kind == "metadata.yaml":
-            continue  # ours says type: assets; the export's timestamp would only add noise
-        config = _normalise(kind, yaml.safe_load(text))
         path = existing.get(str(config["uuid"]))
         if path is None:
-            label = config.get("table_name") or config.get("database_name") or config.get("slug") or ""
-            stem = re.sub(r"[^0-9A-Za-z]+", "_", str(label)).strip("_").lower()
-            stem = stem or f"{kind[:-1]}_{str(config['uuid'])[:8]}"
+            if kind == "charts":
+                stem = chart_stem(config, dashboard_of_chart.get(str(config["uuid"]), "none"))
+            else:
+                stem = _new_stem(config) or f"{kind[:-1]}_{str(config['uuid'])[:8]}"
             sub = f"{kind}/{DATABASE_NAME}" if kind == "datasets" else kind
             path = target / sub / f"{stem}.yaml"
+            if path.exists():  # a name taken by another asset: keep both
+                path = path.with_name(f"{stem}__{str(config['uuid'])[:8]}.yaml")
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(dump_yaml(config), encoding="utf-8")
         written.append(path)

@@ -253,7 +253,7 @@ FEATURE_FLAGS = {
     "DRILL_BY": False,
     # Row-level security (always on in Superset 6) applies to SQL Lab too, for statisticians limited to a street.
     "RLS_IN_SQLLAB": True,
-    # Jinja in SQL stays off: datasets are plain SQL over marts.
+    # Jinja in SQL stays off: datasets are the plain dbt views of schema reporting.
     "ENABLE_TEMPLATE_PROCESSING": False,
 }
 ENABLE_UI_THEME_ADMINISTRATION = False

@@ -114,3 +114,18 @@ def test_a_sample_warehouse_marks_every_dashboard(superset, admin, tmp_path):
         restored = superset.provision_again()
         assert restored.returncode == 0, restored.stdout[-2000:] + restored.stderr[-2000:]
     assert titles() == DASHBOARDS
+
+
+def test_export_keeps_every_file_name_and_names_a_new_chart_by_the_rule(superset, tmp_path):
+    """`provision.py export` writes each asset back to its file (found by uuid); a chart without a file gets the
+    name of docs/superset.md's rule: `<dashboard>__<indicator>__<view>`, the view its visualisation type."""
+    assets = tmp_path / "assets"
+    shutil.copytree(SUPERSET_DIR / "assets", assets)
+    before = {path.relative_to(assets) for path in assets.rglob("*.yaml")}
+    (assets / "charts" / "overview__rd_intensity__big.yaml").unlink()  # as if made in the UI
+    exported = superset.provision_again("export", "--assets", str(assets))
+    assert exported.returncode == 0, exported.stdout[-2000:] + exported.stderr[-2000:]
+    after = {path.relative_to(assets) for path in assets.rglob("*.yaml")}
+    new = after - before
+    assert {str(path) for path in new} == {"charts/overview__rd_intensity__big_number.yaml"}
+    assert after - new == before - {path for path in before if path.name == "overview__rd_intensity__big.yaml"}

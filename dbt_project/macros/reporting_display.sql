@@ -1,0 +1,21 @@
+{#-
+    How dashboards write a value of a unit (models/marts/reporting): money in 亿元, ratios in %, counts whole.
+    The published marts keep base units (yuan, ratio 0–1, count); only the reporting views convert.
+-#}
+{% macro display_value(value, unit) -%}
+    case {{ unit }}
+        when 'yuan' then {{ value }} / 1e8
+        when 'ratio' then {{ value }} * 100
+        else {{ value }}
+    end
+{%- endmacro %}
+
+{#- the text of a table cell: counts whole (92 家), money and ratios with two decimals; null stays null -#}
+{% macro display_text(value, unit) -%}
+    case {{ unit }}
+        when 'yuan' then format('{:,.2f} 亿元', {{ value }} / 1e8)
+        when 'ratio' then format('{:.2f}%', {{ value }} * 100)
+        when 'count' then format('{:,.0f} 家', {{ value }})
+        else format('{:,.2f} {}', {{ value }}, {{ unit }})
+    end
+{%- endmacro %}

@@ -1,0 +1,11 @@
+-- rpt_street_indicator_values.sql: the street and town rows of rpt_indicator_values, with its columns and the
+-- region named street_name. Superset's row-level security limits a street official to their street (region_code).
+with indicator_values as (select * from {{ ref('rpt_indicator_values') }}),
+
+final as (
+    select * rename (region_name as street_name)
+    from indicator_values
+    where region_level in ('street', 'town')
+)
+
+select * from final  -- noqa: AM04
