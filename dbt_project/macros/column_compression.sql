@@ -5,7 +5,7 @@
 
     Why: DuckDB's string compression (DICT_FSST) spends most of a table write on values that never repeat, such
     as the case ids and the 64-hex-digit pseudonyms of int_gov_service_cases_assembled: a trade of file size for
-    build time (benchmarks/RESULTS.md, tenth round). The columns that do repeat (department, channel) keep it.
+    build time (benchmarks/CHANGELOG.md, tenth round). The columns that do repeat (department, channel) keep it.
     The methods are stored with the table, so an incremental run's delete+insert writes them the same way.
 -#}
 {% macro duckdb__create_table_as(temporary, relation, compiled_code, language='sql', partitioned_by=none, sorted_by=none) -%}

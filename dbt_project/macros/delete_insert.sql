@@ -3,7 +3,7 @@
     also held between the lowest and highest key of the run's new rows. Implied by `in`, so the same rows are
     deleted, but DuckDB compares the range with each table segment's min and max and skips the segments outside
     it. Where keys grow with time (the generator's event and case ids do), a city's daily run deleted its 0.77 M
-    rebuilt events from 36 M in 0.7 s, this way in 0.1 s (benchmarks/RESULTS.md, eighth round).
+    rebuilt events from 36 M in 0.7 s, this way in 0.1 s (benchmarks/CHANGELOG.md, eighth round).
     The adapter's macro does the rest (it appends `incremental_predicates` to a one-column key's delete); the
     project's macro of the same name wins because dbt looks in the root project first for the `dbt` namespace.
 -#}

@@ -5,7 +5,7 @@
     key; with `count_as`, also the number of such rows of the key under that name.
 
     Almost every key has one such row: those rows pass straight through, and only the rows of a key that repeats
-    are sorted (a window over every row of a city's 36 M events sorted them all: benchmarks/RESULTS.md, seventh
+    are sorted (a window over every row of a city's 36 M events sorted them all: benchmarks/CHANGELOG.md, seventh
     round). Same rows as `row_number() over (partition by key order by ...) = 1` over every row.
 -#}
 {% macro first_row_per_key(name, relation, key, columns, condition, order_by, count_as=none) -%}

@@ -122,7 +122,7 @@ class GovServicesParser:
     columns = COLUMNS
     independent_files = True
     # The cases model reads each event type on its own (int_gov_service_cases_assembled): with the row groups
-    # of a type apart, each of those reads skips the other types' rows (benchmarks/RESULTS.md, tenth round).
+    # of a type apart, each of those reads skips the other types' rows (benchmarks/CHANGELOG.md, tenth round).
     row_groups_by = "event_type"
 
     def parse(self, ctx: FileContext) -> Iterator[ParsedBatch]:

@@ -156,7 +156,7 @@ def judge_chunks(
     Off unless asked for: at city size on 2 cores two workers saved only 3 s of a first build's 53 s of checks and
     raised its peak memory from 2.95 to 4.41 GiB, past the 4 GiB budget, even with the chunk's rows shared between
     them (`chunk_rows`; with a whole chunk each: 7.4 GiB). The workers start with GX's import (~4 s) and contend
-    with the run's process for the cores (benchmarks/RESULTS.md, sixth and eighth rounds). A machine with cores and
+    with the run's process for the cores (benchmarks/CHANGELOG.md, sixth and eighth rounds). A machine with cores and
     memory to spare can set more."""
     first = [] if workers == 1 else list(itertools.islice(chunks, PARALLEL_MIN_CHUNKS))  # held only to count
     if workers == 1 or len(first) < PARALLEL_MIN_CHUNKS:

@@ -57,7 +57,7 @@ def numpy_numbers(frame: pd.DataFrame) -> pd.DataFrame:
     """`frame` with pandas' nullable integer columns (what DuckDB hands over for a nullable BIGINT) as numpy
     numbers: int64 without nulls, float64 (null as NaN, exact below 2^53) with them, as polars hands raw rows over.
     GX judges a range on a nullable integer column with a Python function per value: 40 % of a check of the
-    cases mart (benchmarks/RESULTS.md, seventh round)."""
+    cases mart (benchmarks/CHANGELOG.md, seventh round)."""
     import pandas as pd  # a frame exists, so pandas is loaded already
 
     masked = [
@@ -106,7 +106,8 @@ def _validate_frame(suite: Suite, frame: pd.DataFrame) -> list[RuleResult]:
     index = [c for c in suite.index_columns if c in frame.columns]
     # Without index columns a sample is the offending values, which GX's BASIC format gives too. SUMMARY would
     # also compute each rule's offending row numbers and a query naming them, filtering the frame twice more
-    # even when nothing offends: a check of 10 M cases took 17.1 s with SUMMARY, 14.3 s this way (RESULTS.md).
+    # even when nothing offends: a check of 10 M cases took 17.1 s with SUMMARY, 14.3 s this way
+    # (benchmarks/CHANGELOG.md, twelfth round).
     result_format: dict[str, Any] = {
         "result_format": "SUMMARY" if index else "BASIC",
         "partial_unexpected_count": SAMPLE_SIZE,

@@ -2,7 +2,7 @@
 
 Importing great_expectations with the suites takes about 5 s of one core (scipy, pandas, sqlalchemy, pydantic
 models of every expectation), and a run used to pay it at its first check: 8 % of a city's daily run
-(benchmarks/RESULTS.md, eleventh round). `innostat run` starts this process first thing, so the import runs on
+(benchmarks/CHANGELOG.md, eleventh round). `innostat run` starts this process first thing, so the import runs on
 the second core while the run's own process imports Dagster and ingests, and every check of the run is then
 judged there. Where no process was started (the Dagster webserver and daemon, tests that call a check directly),
 or with INNOSTAT_CHECK_PROCESS=0 (`QualitySettings.check_process`), a check runs in the calling process.

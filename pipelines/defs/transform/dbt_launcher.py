@@ -1,6 +1,6 @@
 """`innostat-dbt`: the dbt executable that dagster-dbt starts (`DbtCliResource(dbt_executable=…)`, a public option).
 
-It stands in front of this environment's `dbt` for two reasons (benchmarks/RESULTS.md, fifth round):
+It stands in front of this environment's `dbt` for two reasons (benchmarks/CHANGELOG.md, fifth round):
 
 - `innostat-dbt --version` answers from the installed dbt-core's metadata, without starting dbt: dagster-dbt asks
   the executable's version before every dbt step, and a whole dbt start for it cost 3 s of each daily run.

@@ -27,7 +27,7 @@ class LocalDbtCliResource(DbtCliResource):
 
     def _initialize_dbt_core_adapter(self, args: Sequence[str]) -> None:  # type: ignore[override]
         """No in-process dbt adapter: this project fetches no row counts or column metadata. Without it, dbt's
-        events also stream as dbt runs instead of after it (benchmarks/RESULTS.md, seventh round)."""
+        events also stream as dbt runs instead of after it (benchmarks/CHANGELOG.md, seventh round)."""
         return None
 
 

@@ -12,7 +12,7 @@
 -- Only the repeats are stored (at city size 0.3 % of the ids: 108 000 rows): int_gov_service_events_deduplicated
 -- is a view that takes every other event straight from the raw layer. A table of all 36 M deduplicated events cost
 -- a first build ~30 s of DuckDB writing 18 columns, for rows that are the raw rows as delivered
--- (benchmarks/RESULTS.md, ninth round).
+-- (benchmarks/CHANGELOG.md, ninth round).
 --
 -- Incremental by month: an incremental run recomputes the event_ids with a copy in the month window, over all
 -- their copies. A repeated id stays repeated (copies are never removed), so delete+insert on event_id suffices.

@@ -10,7 +10,7 @@
 }}
 -- Only the camera-days delivered again are stored (a few hundred at city size): int_security_camera_days is a view
 -- that takes every other camera-day straight from the raw layer. A table of all 41 M camera-days cost a first
--- build 15 s, mostly DuckDB writing rows that are the raw rows as delivered (benchmarks/RESULTS.md, ninth round).
+-- build 15 s, mostly DuckDB writing rows that are the raw rows as delivered (benchmarks/CHANGELOG.md, ninth round).
 --
 -- Incremental by month: an incremental run recomputes the whole months of its window (every copy of a camera-day
 -- has the day's month).

@@ -3,7 +3,7 @@
 --
 -- A view: its rows are int_gov_service_cases_assembled's, which is incremental by month. A table here was a
 -- second copy of 10 M cases at city size, written again on a first build (20 s) and a month's cases on every
--- daily run (3 s), for no other change than the columns' order (benchmarks/RESULTS.md, sixth round).
+-- daily run (3 s), for no other change than the columns' order (benchmarks/CHANGELOG.md, sixth round).
 {{ config(materialized='view') }}
 
 with cases as (

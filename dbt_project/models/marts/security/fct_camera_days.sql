@@ -2,7 +2,7 @@
 --
 -- A view over int_security_camera_days (itself a view over the raw layer and the camera-days delivered again),
 -- which holds exactly these rows: a table was a second copy of 41 M camera-days at city size
--- (benchmarks/RESULTS.md, sixth round).
+-- (benchmarks/CHANGELOG.md, sixth round).
 {{ config(materialized='view') }}
 
 with camera_days as (
