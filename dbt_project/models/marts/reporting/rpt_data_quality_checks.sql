@@ -1,7 +1,7 @@
 -- rpt_data_quality_checks.sql: the quality gate's results (marts.data_quality), one row per run, table and
 -- expectation, with the run's start, Chinese severity and result names, and is_latest marking each table's and
 -- expectation's most recent result. The sample column (offending values) is left out.
--- marts.data_quality is written by the quality gate after dbt (pipelines/lib/quality.py `write_history`), not by
+-- marts.data_quality is written by the quality gate after dbt (pipelines/quality/history.py `write_history`), not by
 -- a model. A view needs its table at creation: on a first build the pre-hook makes an empty one with the gate's
 -- columns, which the gate replaces before publishing. The view reads whatever the gate wrote last.
 {{ config(pre_hook="
