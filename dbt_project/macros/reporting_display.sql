@@ -19,3 +19,12 @@
         else format('{:,.2f} {}', {{ value }}, {{ unit }})
     end
 {%- endmacro %}
+
+{#- The Chinese names of one label set of the reporting_labels seed (feed, severity, incident_category …) -#}
+{% macro labels_of(label_set) -%}
+    select
+        code,
+        name_zh
+    from {{ ref('reporting_labels') }}
+    where label_set = '{{ label_set }}'
+{%- endmacro %}

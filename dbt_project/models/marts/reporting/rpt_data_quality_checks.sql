@@ -16,11 +16,7 @@
 with checks as (select * exclude (sample) from marts.data_quality),
 
 severity_names as (
-    select
-        code,
-        name_zh
-    from {{ ref('reporting_labels') }}
-    where label_set = 'check_severity'
+    {{ labels_of('check_severity') }}
 ),
 
 ranked as (

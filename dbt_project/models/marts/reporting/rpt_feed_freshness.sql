@@ -7,11 +7,7 @@ with ledger as (select * from {{ ref('ingest_ledger') }}),
 warehouse_info as (select * from {{ ref('warehouse_info') }}),
 
 feed_names as (
-    select
-        code,
-        name_zh
-    from {{ ref('reporting_labels') }}
-    where label_set = 'feed'
+    {{ labels_of('feed') }}
 ),
 
 sample_end as (

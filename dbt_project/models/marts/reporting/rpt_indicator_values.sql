@@ -8,11 +8,7 @@ indicators as (select * from {{ ref('indicators') }}),
 regions as (select * from {{ ref('dim_region') }}),
 
 member_labels as (
-    select
-        code,
-        name_zh
-    from {{ ref('reporting_labels') }}
-    where label_set = 'incident_category'
+    {{ labels_of('incident_category') }}
 ),
 
 named as (

@@ -4,11 +4,7 @@
 with quarantine as (select * exclude (raw) from {{ ref('quarantine') }}),
 
 feed_names as (
-    select
-        code,
-        name_zh
-    from {{ ref('reporting_labels') }}
-    where label_set = 'feed'
+    {{ labels_of('feed') }}
 ),
 
 final as (
