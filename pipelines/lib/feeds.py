@@ -17,8 +17,8 @@ contract (`shared/contracts/FEEDS.md`), and it fills exactly one raw table, whic
   the new-file sensors, the freshness cadences, the quality suites of the raw layer.
 - The **landing folder** is a path of the contract, never a name: it is only ever read from `Feed.folder`.
 - The **domain** is the subject area a source system's feeds belong to (the two security feeds share the domain
-  `security`): dbt's model folders (`models/staging/<domain>/`), Dagster's groups and `pipelines/defs/<domain>/`
-  are named by domain, never by feed.
+  `security`): dbt's model folders (`models/staging/<domain>/`) and Dagster's groups are named by domain, never
+  by feed.
 
 The raw columns and types are declared in one place, dbt's raw source (`_staging__sources.yml`), because dbt and
 Spark need them there; the parsers, the raw writer, the quality suites and the Dagster definitions read them from
