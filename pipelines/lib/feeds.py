@@ -144,11 +144,6 @@ def feed(name: str) -> Feed:
     return FEEDS[name]
 
 
-def feeds_of_domain(domain: str) -> tuple[Feed, ...]:
-    """The feeds of one subject area, in display order (e.g. `security`: incidents, cameras)."""
-    return tuple(f for f in FEEDS.values() if f.domain == domain)
-
-
 def monthly_tables() -> dict[str, str]:
     """Raw table → the column that puts its rows in a month, for the monthly feeds."""
     return {f.name: f.month_column for f in FEEDS.values() if f.month_column is not None}
