@@ -22,7 +22,9 @@ typed as (
         cast(dimension as {{ dbt.type_string() }}) as dimension,
         cast(member as {{ dbt.type_string() }}) as member,
         cast(value as double) as value,
-        cast(unit as {{ dbt.type_string() }}) as unit
+        cast(unit as {{ dbt.type_string() }}) as unit,
+        -- SDMX CONF_STATUS (PUBLISHING.md §1): F free; A, O, D withheld. Disclosure control sets the codes.
+        cast('F' as {{ dbt.type_string() }}) as conf_status
     from stacked
     -- a ratio with a zero or missing denominator is not published; nor is anything not finite
     where value is not null and {{ is_finite('value') }}
