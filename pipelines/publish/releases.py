@@ -164,13 +164,16 @@ def _note(con: duckdb.DuckDBPyConnection, release_id: int, counts: tuple[int, in
         text = f"第{release_id}号发布：指标数值无变化（新到文件或程序更新，其他表已更新）。"
     else:
         text = f"第{release_id}号发布：新增 {added} 个、修订 {revised} 个、删除 {removed} 个数值。"
+        # names in Chinese from the catalogue and the regions, when the build has them (codes otherwise)
+        indicators = "marts.indicators" if _exists(con, "indicators") else "(select null as code, null as name_zh)"
+        regions = "marts.dim_region" if _exists(con, "dim_region") else "(select null as region_code, null as name_zh)"
         largest = con.execute(
             f"""select coalesce(i.name_zh, c.indicator_code), coalesce(r.name_zh, c.region_code), c.period,
                        c.dimension, c.member, c.value_before, c.value_after, c.unit_after,
                        c.conf_status_before, c.conf_status_after
                 from marts.indicator_value_changes({release_id}) as c
-                left join marts.indicators as i on i.code = c.indicator_code
-                left join marts.dim_region as r on r.region_code = c.region_code
+                left join {indicators} as i on i.code = c.indicator_code
+                left join {regions} as r on r.region_code = c.region_code
                 where c.change = 'revised'
                 order by c.conf_status_before is distinct from c.conf_status_after desc,
                          abs(c.value_after - c.value_before) / nullif(abs(c.value_before), 0) desc nulls last,
@@ -249,11 +252,16 @@ def record_release(build_path: Path, state_dir: Path, published_at: datetime | N
 # --- reading the releases of a published file ----------------------------------------------------------------
 
 
-def _has_releases(con: duckdb.DuckDBPyConnection) -> bool:
+def _exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
+    """Whether marts.<table> exists in the file `con` opened."""
     (found,) = con.execute(
-        "select count(*) from information_schema.tables where table_schema = 'marts' and table_name = 'releases'"
+        "select count(*) from information_schema.tables where table_schema = 'marts' and table_name = ?", [table]
     ).fetchone()
     return bool(found)
+
+
+def _has_releases(con: duckdb.DuckDBPyConnection) -> bool:
+    return _exists(con, "releases")
 
 
 def releases_of(path: Path) -> list[Release]:
