@@ -5,6 +5,7 @@ Each records its outcome in the quality history (history.py) and returns it for 
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -166,6 +167,40 @@ def check_mart(settings: Settings, quality: QualitySettings, model: str, run_id:
             checked_at=now(),
             results=results,
             rows_checked=rows_checked,
+        )
+        record(settings, outcome)
+        write_history(con, quality_dir(settings))
+    finally:
+        con.close()
+    return outcome
+
+
+DISCLOSURE_CHECK = "disclosure_control"  # the Dagster asset check on marts.indicator_values
+
+
+def check_disclosure(settings: Settings, quality: QualitySettings, run_id: str, check_name: str) -> Outcome:
+    """Recompute the disclosure control of the working build from its microdata (quality/disclosure.py), judge
+    the published codes, groups, intensities and the attacker's intervals with the disclosure suites, record the
+    results with one message each (counts and the tightest protection) and rewrite the data-quality history."""
+    from pipelines.quality.disclosure import audit
+    from pipelines.quality.gx_runner import run_suites
+    from pipelines.quality.suites.disclosure import build_suites  # imports GX: only when the check runs
+
+    if not settings.build_path.exists():
+        raise FileNotFoundError(f"no working build at {settings.build_path}: the dbt step has not run")
+    con = duckdb.connect(str(settings.build_path), config={"memory_limit": duckdb_memory_limit()})
+    try:
+        found = audit(con)
+        suites = build_suites(quality.thresholds)
+        results = run_suites(suites, {name: frame.to_pandas() for name, frame in found.frames.items()})
+        results = [replace(r, message=found.messages.get(r.expectation)) for r in results]
+        outcome = Outcome(
+            check_name=check_name,
+            table="marts.indicator_values",
+            run_id=run_id,
+            checked_at=now(),
+            results=results,
+            rows_checked=found.frames["cells"].height,
         )
         record(settings, outcome)
         write_history(con, quality_dir(settings))

@@ -120,5 +120,27 @@ def build_mart_check(model: str) -> dg.AssetChecksDefinition:
     return _check
 
 
+@dg.asset_check(
+    asset=dg.AssetKey(["marts", "indicator_values"]),
+    name=quality.DISCLOSURE_CHECK,
+    blocking=True,
+    pool="warehouse",
+    description=(
+        "Disclosure control recomputed in Python from the enterprise microdata (pipelines/quality/disclosure.py): "
+        "every R&D cell's conf_status and NULL value, 0 or ≥ 2 withheld cells per additive group, intensity "
+        "withheld with its expenditure, and every primary cell's attacker interval (SciPy HiGHS) at least ±10 %; "
+        "a failure stops the publish."
+    ),
+)
+def disclosure_check(context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource) -> dg.AssetCheckResult:
+    settings = warehouse.settings
+    name = f"marts/indicator_values:{quality.DISCLOSURE_CHECK}"
+    try:
+        outcome = run_check(quality.check_disclosure, settings, settings.quality, context.run.run_id, name)
+    finally:
+        release_memory()
+    return check_result(context, outcome)
+
+
 raw_quality_checks = [build_raw_check(table) for table in RAW_TABLES]
 mart_quality_checks = [build_mart_check(model) for model in MARTS]
