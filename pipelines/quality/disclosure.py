@@ -402,6 +402,10 @@ def intervals(published: pl.DataFrame, expected: pl.DataFrame, rules: Disclosure
     return result
 
 
+def _percent(share: Fraction) -> str:
+    return f"{float(share * 100):g}"
+
+
 # --- everything the check judges -----------------------------------------------------------------------------
 
 
@@ -434,10 +438,10 @@ def audit(con: duckdb.DuckDBPyConnection) -> Audit:
     unshielded = pairs.filter(~pl.col("intensity_withheld")).height
     primary = solved.frame.filter("is_primary")
     exposed = primary.filter(~pl.col("is_protected")).height
-    required = f"±{float(rules.protection):.0%}"
+    required = f"±{_percent(rules.protection)} %"
 
     def shown(share: float | None) -> str:
-        return "none" if share is None else ("unbounded" if share == float("inf") else f"±{share:.1%}")
+        return "none" if share is None else ("unbounded" if share == float("inf") else f"±{share * 100:.1f} %")
 
     protection = (
         f"{solved.frame.height} withheld cells in {solved.groups} indicator-years solved with HiGHS: "
@@ -450,7 +454,7 @@ def audit(con: duckdb.DuckDBPyConnection) -> Audit:
         "conf_status_matches_recomputation": (
             f"{expected.height} controlled cells recomputed from {filings.height} current filings "
             f"(min {rules.min_contributors} contributors, dominance n = {rules.dominance_n}, "
-            f"k = {float(rules.dominance_k):.0%}, protection {required}): {tally or 'none'}; {wrong} cells differ"
+            f"k = {_percent(rules.dominance_k)} %, protection {required}): {tally or 'none'}; {wrong} cells differ"
         ),
         "withheld_value_is_null": f"{withheld.height} withheld cells; {leaky} cells where value NULL ≠ withheld",
         "additive_group_not_singly_withheld": (
