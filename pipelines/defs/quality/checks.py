@@ -139,6 +139,9 @@ def disclosure_check(context: dg.AssetCheckExecutionContext, warehouse: Warehous
         outcome = run_check(quality.check_disclosure, settings, settings.quality, context.run.run_id, name)
     finally:
         release_memory()
+    for result in outcome.results:
+        if result.passed:  # what the audit found: counts and the tightest protection (failures are logged below)
+            context.log.info(result.describe())
     return check_result(context, outcome)
 
 
