@@ -29,8 +29,8 @@ import polars as pl
 
 from pipelines.lib.regions import DISTRICT_CODE
 
-# The enterprise microdata the rules count and sum (A1 moves them to schema `confidential`).
-MICRODATA = "marts.fct_rd_filings"
+# The enterprise microdata the rules count and sum (schema confidential: officials cannot read it).
+MICRODATA = "confidential.fct_rd_filings"
 # The disclosure parameters (dbt seed); DEFAULT_RULES below when the build has none.
 RULES_TABLE = "reference.disclosure_rules"
 
