@@ -17,7 +17,7 @@ from pathlib import Path
 import duckdb
 
 KEY = ["indicator_code", "region_code", "period", "period_type", "dimension", "member"]
-COLUMNS = [*KEY, "value", "unit"]
+COLUMNS = [*KEY, "value", "unit", "conf_status"]  # conf_status: F free, A/O/D withheld (value NULL)
 RELATIVE_TOLERANCE = 1e-9  # sums of doubles in another order differ in the last bits, nothing more
 
 
@@ -27,7 +27,7 @@ class Comparison:
     baseline_rows: int
     missing: list[tuple]  # keys the pipeline published and the baseline did not
     extra: list[tuple]  # keys the baseline computed and the pipeline did not publish
-    different: list[tuple]  # (key…, pipeline value, baseline value, pipeline unit, baseline unit)
+    different: list[tuple]  # (key…, pipeline value, baseline value, pipeline unit, baseline unit, both codes)
 
     @property
     def equal(self) -> bool:
@@ -39,7 +39,7 @@ class Comparison:
         lines = [
             f"NOT equal: pipeline {self.pipeline_rows} rows, baseline {self.baseline_rows} rows; "
             f"{len(self.missing)} missing from the baseline, {len(self.extra)} only in the baseline, "
-            f"{len(self.different)} with another value or unit"
+            f"{len(self.different)} with another value, unit or conf_status"
         ]
         for title, rows in (("missing", self.missing), ("extra", self.extra), ("different", self.different)):
             lines += [f"  {title}: {row}" for row in rows[:shown]]
@@ -50,6 +50,7 @@ def compare(warehouse: Path, baseline: Path) -> Comparison:
     """Compare `marts.indicator_values` of a published warehouse with a baseline's Parquet file.
 
     A zero count may be published or omitted (FEEDS.md), so a count of 0 on one side matches no row on the other.
+    The disclosure code (conf_status) must be the same on every key, and so must a withheld cell's NULL value.
     """
     con = duckdb.connect()
     con.execute(f"attach '{warehouse}' as wh (read_only)")
@@ -58,7 +59,7 @@ def compare(warehouse: Path, baseline: Path) -> Comparison:
     con.execute(f"create temp table b as select {columns} from read_parquet('{baseline}')")
     keys = ", ".join(KEY)
     joined = " and ".join(f"p.{k} is not distinct from b.{k}" for k in KEY)
-    zero_count = "({side}.unit = 'count' and {side}.value = 0)"
+    zero_count = "coalesce({side}.unit = 'count' and {side}.value = 0, false)"
     missing = con.execute(
         f"select {keys} from p anti join b on {joined} where not {zero_count.format(side='p')} order by all"
     ).fetchall()
@@ -67,9 +68,10 @@ def compare(warehouse: Path, baseline: Path) -> Comparison:
     ).fetchall()
     different = con.execute(
         f"""
-        select {", ".join(f"p.{k}" for k in KEY)}, p.value, b.value, p.unit, b.unit
+        select {", ".join(f"p.{k}" for k in KEY)}, p.value, b.value, p.unit, b.unit, p.conf_status, b.conf_status
         from p join b on {joined}
         where p.unit is distinct from b.unit
+           or p.conf_status is distinct from b.conf_status
            or (p.value is null) <> (b.value is null)
            or abs(p.value - b.value) > {RELATIVE_TOLERANCE} * greatest(abs(p.value), abs(b.value), 1e-300)
         order by all

@@ -30,7 +30,7 @@ from pipelines.defs.operations.freshness import freshness_checks  # noqa: E402
 from pipelines.defs.operations.schedules import nightly  # noqa: E402
 from pipelines.defs.partitions import monthly_partitions  # noqa: E402
 from pipelines.defs.publish.assets import published_warehouse  # noqa: E402
-from pipelines.defs.quality.checks import mart_quality_checks, raw_quality_checks  # noqa: E402
+from pipelines.defs.quality.checks import disclosure_check, mart_quality_checks, raw_quality_checks  # noqa: E402
 from pipelines.defs.resources import resources_for  # noqa: E402
 from pipelines.defs.transform.assets import with_month_partitions  # noqa: E402
 
@@ -45,7 +45,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
             *with_month_partitions(monthly_partitions(settings)),
             published_warehouse,
         ],
-        asset_checks=[*raw_quality_checks, *freshness_checks, *mart_quality_checks],
+        asset_checks=[*raw_quality_checks, *freshness_checks, *mart_quality_checks, disclosure_check],
         jobs=[jobs.ingest, jobs.build_and_publish],
         sensors=[*feed_sensors.values(), build_after_ingest, alert_on_run_failure],
         schedules=[nightly],

@@ -22,7 +22,16 @@ from pathlib import Path
 import duckdb
 
 SQL = Path(__file__).with_name("duckdb_sql.sql")
-REGIONS = Path(__file__).resolve().parents[2] / "dbt_project" / "seeds" / "regions.csv"
+SEEDS = Path(__file__).resolve().parents[2] / "dbt_project" / "seeds"
+REGIONS = SEEDS / "regions.csv"
+# the disclosure parameters (seed disclosure_rules: one row), these defaults where the seed does not exist
+DISCLOSURE_RULES = SEEDS / "disclosure_rules.csv"
+DISCLOSURE_DEFAULTS = {
+    "min_contributors": "3",
+    "dominance_n": "1",
+    "dominance_k_percent": "85",
+    "protection_percent": "10",
+}
 TABULAR_FEEDS = ("statistics", "rd_filings")
 
 
@@ -81,6 +90,18 @@ def convert_tabular(landing: Path, out: Path) -> None:
                 os.utime(file, ns=(stat.st_atime_ns, stat.st_mtime_ns))
 
 
+def disclosure_rules(path: Path = DISCLOSURE_RULES) -> dict[str, str]:
+    """The parameters as SQL number literals, from the seed's one row when it exists."""
+    rules = dict(DISCLOSURE_DEFAULTS)
+    if path.exists():
+        with path.open(encoding="utf-8") as handle:
+            row = next(csv.DictReader(handle))
+        rules.update({name: row[name].strip() for name in rules if row.get(name, "").strip()})
+    for value in rules.values():
+        float(value)  # a number, nothing else reaches the script
+    return rules
+
+
 def sql_literal(path: Path) -> str:
     return path.resolve().as_posix().replace("'", "''")
 
@@ -97,6 +118,8 @@ def run(landing: Path, out: Path, threads: int | None = None) -> int:
             .replace("@CONVERTED@", sql_literal(converted))
             .replace("@REGIONS@", sql_literal(REGIONS))
         )
+        for name, value in disclosure_rules().items():
+            script = script.replace(f"@{name.upper()}@", value)
         con = duckdb.connect(config={"threads": threads} if threads else {})
         try:
             con.execute("set enable_progress_bar = false")

@@ -2,9 +2,11 @@
 -- from the landing files by one hand-written script, with no orchestration, checks, raw layer or quarantine table.
 -- The feed contract's rules are applied where rows are read, so a row the pipeline quarantines does not count here.
 -- Placeholders, substituted by the runner: @LANDING@ (the landing zone), @CONVERTED@ (the xlsx sheets and GB18030
--- CSVs of statistics/ and rd_filings/ as UTF-8 CSV, same mtime and relative path), @REGIONS@ (regions.csv).
+-- CSVs of statistics/ and rd_filings/ as UTF-8 CSV, same mtime and relative path), @REGIONS@ (regions.csv), and
+-- the disclosure parameters @MIN_CONTRIBUTORS@, @DOMINANCE_N@, @DOMINANCE_K_PERCENT@, @PROTECTION_PERCENT@.
 -- Delivery order everywhere: file modification time, then path under the landing zone, then line (then sheet).
--- Result: table indicator_values (indicator_code, region_code, period, period_type, dimension, member, value, unit).
+-- Result: table indicator_values (indicator_code, region_code, period, period_type, dimension, member, value, unit,
+-- conf_status).
 
 -- ------------------------------------------------------------------------------------------------ helpers
 
@@ -815,6 +817,122 @@ union all
 select 'SEC_CAMERA_ONLINE_RATE', region_code, period, 'total', 'total', online_days / camera_days, 'ratio'
 from camera_stats;
 
+-- ------------------------------------------------------------------------------------------------ disclosure control
+-- PUBLISHING.md §1 and docs/indicators.md: the cells of ENT_RD_EXPENDITURE, ENT_RD_PERSONNEL and ENT_RD_INTENSITY
+-- (district total, by street, by industry, per year) get a conf_status; a withheld cell is published with a NULL
+-- value. Parameters: @MIN_CONTRIBUTORS@, @DOMINANCE_N@, @DOMINANCE_K_PERCENT@, @PROTECTION_PERCENT@ (the seed
+-- disclosure_rules, substituted by the runner).
+
+-- each current filing in its three cells: the district total, its street, its industry
+create temp table rd_breakdowns as
+select filing_year, '430406' as region_code, 'total' as dimension, 'total' as member, * from rd_filings_current
+union all
+select filing_year, street_code, 'total', 'total', * from rd_filings_current
+union all
+select filing_year, '430406', 'industry', industry, * from rd_filings_current;
+
+-- primary: fewer than min_contributors → A; else the n largest contributions over k % of a non-zero sum → O
+create temp table disclosure_primary as
+with contributions as (
+    select 'ENT_RD_EXPENDITURE' as indicator_code, filing_year, region_code, dimension, member,
+        cast(rd_expense_wan_yuan as decimal(38, 6)) * 10000 as contribution
+    from rd_breakdowns
+    union all
+    select 'ENT_RD_PERSONNEL', filing_year, region_code, dimension, member, cast(rd_personnel as decimal(38, 6))
+    from rd_breakdowns
+    union all
+    select 'ENT_RD_INTENSITY', filing_year, region_code, dimension, member,
+        cast(rd_expense_wan_yuan as decimal(38, 6)) * 10000
+    from rd_breakdowns
+    where revenue_wan_yuan > 0
+),
+ranked as (
+    select *, row_number() over (
+        partition by indicator_code, filing_year, region_code, dimension, member order by contribution desc
+    ) as contribution_rank
+    from contributions
+),
+cells as (
+    select indicator_code, cast(filing_year as varchar) as period, region_code, dimension, member,
+        count(*) as contributors,
+        sum(contribution) as units,
+        sum(contribution) filter (where contribution_rank <= @DOMINANCE_N@) as largest
+    from ranked
+    group by all
+)
+select indicator_code, period, region_code, dimension, member, units,
+    case
+        when contributors < @MIN_CONTRIBUTORS@ then 'A'
+        when units > 0 and largest * 100 > cast(@DOMINANCE_K_PERCENT@ as decimal(9, 4)) * units then 'O'
+        else 'F'
+    end as conf_status
+from cells;
+
+-- secondary (D), per additive indicator and year, by visits that alternate between the street group (the cells of
+-- dimension total: district total and streets) and the industry group (the district's cells: total and
+-- industries) until two visits in a row change nothing. A group needs a cell when it holds exactly one withheld
+-- cell, or a primary cell whose protection % exceeds the group's other withheld cells; it gets the smallest free
+-- cell reaching protection % of that target, else its largest free cell (ties: region_code, member).
+create temp table disclosure_secondary as
+with recursive visits (step, quiet, indicator_code, period, region_code, dimension, member, units, conf_status) as (
+    select 0, 0, indicator_code, period, region_code, dimension, member, units, conf_status
+    from disclosure_primary
+    where indicator_code in ('ENT_RD_EXPENDITURE', 'ENT_RD_PERSONNEL')
+    union all
+    select step + 1,
+        case when bool_or(is_chosen) over (partition by indicator_code, period) then 0 else quiet + 1 end,
+        indicator_code, period, region_code, dimension, member, units,
+        case when is_chosen then 'D' else conf_status end
+    from (
+        select *,
+            is_free and target is not null and row_number() over (
+                partition by indicator_code, period, is_free
+                order by units * 100 < target * @PROTECTION_PERCENT@,
+                    case when units * 100 >= target * @PROTECTION_PERCENT@ then units else -units end,
+                    region_code, member
+            ) = 1 as is_chosen
+        from (
+            select *,
+                case
+                    when withheld_cells = 1 then withheld_sum
+                    else max(units) filter (
+                        where in_group and conf_status in ('A', 'O')
+                            and units * @PROTECTION_PERCENT@ > (withheld_sum - units) * 100
+                    ) over (partition by indicator_code, period)
+                end as target
+            from (
+                select *,
+                    in_group and conf_status = 'F' as is_free,
+                    count(*) filter (where in_group and conf_status <> 'F')
+                        over (partition by indicator_code, period) as withheld_cells,
+                    coalesce(sum(units) filter (where in_group and conf_status <> 'F')
+                        over (partition by indicator_code, period), 0) as withheld_sum
+                from (
+                    select *,
+                        case when step % 2 = 0 then dimension = 'total' else region_code = '430406' end as in_group
+                    from visits
+                    where quiet < 2
+                )
+            )
+        )
+    )
+)
+select indicator_code, period, region_code, dimension, member, conf_status
+from visits
+qualify step = max(step) over (partition by indicator_code, period);
+
+-- intensity: its own primary code, and D wherever the expenditure of the same key is withheld
+create temp table disclosure_status as
+select indicator_code, period, region_code, dimension, member, conf_status from disclosure_secondary
+union all
+select i.indicator_code, i.period, i.region_code, i.dimension, i.member,
+    case when i.conf_status = 'F' and e.conf_status <> 'F' then 'D' else i.conf_status end
+from disclosure_primary as i
+left join disclosure_secondary as e
+    on e.indicator_code = 'ENT_RD_EXPENDITURE' and (e.period, e.region_code, e.dimension, e.member)
+        = (i.period, i.region_code, i.dimension, i.member)
+where i.indicator_code = 'ENT_RD_INTENSITY';
+
 -- ------------------------------------------------------------------------------------------------ the indicators
 
 create temp table indicator_values as
@@ -834,13 +952,7 @@ with annual as (
 ),
 
 -- ENT_*: the district total, by street (region = street), and by industry at district level
-filings as (
-    select filing_year, '430406' as region_code, 'total' as dimension, 'total' as member, * from rd_filings_current
-    union all
-    select filing_year, street_code, 'total', 'total', * from rd_filings_current
-    union all
-    select filing_year, '430406', 'industry', industry, * from rd_filings_current
-),
+filings as (select * from rd_breakdowns),
 
 enterprise as (
     select
@@ -893,14 +1005,19 @@ stacked as (
 )
 
 select
-    indicator_code::varchar as indicator_code,
-    region_code::varchar as region_code,
-    period::varchar as period,
-    period_type::varchar as period_type,
-    dimension::varchar as dimension,
-    member::varchar as member,
-    value::double as value,
-    unit::varchar as unit
+    stacked.indicator_code::varchar as indicator_code,
+    stacked.region_code::varchar as region_code,
+    stacked.period::varchar as period,
+    stacked.period_type::varchar as period_type,
+    stacked.dimension::varchar as dimension,
+    stacked.member::varchar as member,
+    -- a withheld cell keeps its row, without its value
+    case when coalesce(s.conf_status, 'F') = 'F' then stacked.value end::double as value,
+    stacked.unit::varchar as unit,
+    coalesce(s.conf_status, 'F')::varchar as conf_status
 from stacked
+left join disclosure_status as s
+    on (s.indicator_code, s.period, s.region_code, s.dimension, s.member)
+        = (stacked.indicator_code, stacked.period, stacked.region_code, stacked.dimension, stacked.member)
 -- a ratio with a zero or missing denominator is not published; nor is anything not finite
-where value is not null and isfinite(value);
+where stacked.value is not null and isfinite(stacked.value);

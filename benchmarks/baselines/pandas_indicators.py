@@ -4,7 +4,8 @@ The benchmark's pandas baseline: it reads the landing zone with pandas (CSV in U
 every xlsx sheet whose first row holds the feed header, JSON Lines plain or gzipped), applies the feed contract's
 row rules (a row the pipeline quarantines does not count here either), resolves delivery order, duplicates,
 revisions and current states, and computes every indicator of `marts.indicator_values` with groupby and merge.
-The result is written to Parquet with the columns of `marts.indicator_values`, so `benchmarks.compare` can
+The result is written to Parquet with the columns of `marts.indicator_values` (conf_status included: the
+disclosure rules of PUBLISHING.md §1, parameters from the seed disclosure_rules), so `benchmarks.compare` can
 check it key by key against a published warehouse.
 
 Delivery order is file modification time, then path, then row (then xlsx sheet); a file whose bytes were already
@@ -54,6 +55,9 @@ except ImportError:  # pragma: no cover
 
 
 DEFAULT_REGIONS = Path(__file__).resolve().parents[2] / "dbt_project" / "seeds" / "regions.csv"
+# the disclosure parameters (one row); these defaults where the seed does not exist
+DISCLOSURE_RULES = DEFAULT_REGIONS.with_name("disclosure_rules.csv")
+DISCLOSURE_DEFAULTS = {"min_contributors": 3, "dominance_n": 1, "dominance_k_percent": 85, "protection_percent": 10}
 DISTRICT = "430406"
 SHANGHAI = timezone(timedelta(hours=8))
 SPACES = " \t\r\n\u3000\xa0"  # what a spreadsheet or a hand-typed CSV puts around a value
@@ -439,6 +443,100 @@ def rd_current_filings(landing: Path, street_codes: set[str]) -> pd.DataFrame:
     return filings.sort_values(["submitted_at", "file", "row", "sheet"], kind="stable").drop_duplicates(
         ["credit_code", "filing_year"], keep="last"
     )
+
+
+# ---------------------------------------------------------------------------------------- disclosure control
+
+
+def disclosure_rules(path: Path = DISCLOSURE_RULES) -> dict[str, Decimal]:
+    rules = {name: Decimal(value) for name, value in DISCLOSURE_DEFAULTS.items()}
+    if path.exists():
+        seed = pd.read_csv(path, dtype=str)
+        rules.update({name: Decimal(seed[name].iloc[0]) for name in rules if name in seed.columns})
+    return rules
+
+
+def conf_status(current: pd.DataFrame, rules: dict[str, Decimal]) -> pd.DataFrame:
+    """conf_status of every ENT_RD_EXPENDITURE, ENT_RD_PERSONNEL and ENT_RD_INTENSITY cell (PUBLISHING.md §1):
+    A below min_contributors, O when the n largest contributions exceed k % of a non-zero sum, D for secondary
+    suppression in the additive groups (streets + total, industries + total) to the fixed point, and intensity
+    withheld with its expenditure. Sums are exact integers (0.01 yuan; persons)."""
+    current = current.assign(period=current["filing_year"].astype(int).astype(str))
+    cells = pd.concat(
+        [
+            current.assign(region_code=DISTRICT, dimension="total", member="total"),
+            current.assign(region_code=current["street_code"], dimension="total", member="total"),
+            current.assign(region_code=DISTRICT, dimension="industry", member=current["industry"]),
+        ],
+        ignore_index=True,
+    )
+    fen = (cells["rd_expense_wan_yuan"] * 1_000_000).round().astype("int64")
+    contributions = pd.concat(
+        [
+            cells.assign(indicator_code="ENT_RD_EXPENDITURE", contribution=fen),
+            cells.assign(indicator_code="ENT_RD_PERSONNEL", contribution=cells["rd_personnel"].astype("int64")),
+            cells.assign(indicator_code="ENT_RD_INTENSITY", contribution=fen)[cells["revenue_wan_yuan"] > 0],
+        ],
+        ignore_index=True,
+    )
+    key = ["indicator_code", "period", "region_code", "dimension", "member"]
+    n = int(rules["dominance_n"])
+    grouped = contributions.groupby(key)["contribution"]
+    status = grouped.agg(contributors="size", units="sum").reset_index()
+    status["largest"] = grouped.apply(lambda c: int(c.nlargest(n).sum())).to_numpy()
+    k = rules["dominance_k_percent"]
+    status["conf_status"] = [
+        "A" if count < rules["min_contributors"] else ("O" if units > 0 and largest * 100 > k * units else "F")
+        for count, units, largest in zip(status["contributors"], status["units"], status["largest"], strict=True)
+    ]
+    records = status.to_dict("records")
+    by_indicator_year: dict[tuple[str, str], list[dict]] = {}
+    for record in records:
+        by_indicator_year.setdefault((record["indicator_code"], record["period"]), []).append(record)
+    for (indicator, _), group in by_indicator_year.items():
+        if indicator != "ENT_RD_INTENSITY":
+            suppress_secondary(group, rules["protection_percent"])
+    withheld_spend = {
+        (r["period"], r["region_code"], r["dimension"], r["member"])
+        for r in records
+        if r["indicator_code"] == "ENT_RD_EXPENDITURE" and r["conf_status"] != "F"
+    }
+    for r in records:
+        same_key = (r["period"], r["region_code"], r["dimension"], r["member"])
+        if r["indicator_code"] == "ENT_RD_INTENSITY" and r["conf_status"] == "F" and same_key in withheld_spend:
+            r["conf_status"] = "D"
+    return pd.DataFrame(records)[[*key, "conf_status"]]
+
+
+def suppress_secondary(cells: list[dict], protection_percent: Decimal) -> None:
+    """D cells for one additive indicator and year, in place: visit the street group, then the industry group,
+    until a round changes nothing; one cell per group and visit."""
+    groups = [
+        [c for c in cells if c["dimension"] == "total"],  # district total and streets
+        [c for c in cells if c["region_code"] == DISTRICT],  # district total and industries
+    ]
+    changed = True
+    while changed:
+        changed = False
+        for group in groups:
+            withheld = [c for c in group if c["conf_status"] != "F"]
+            free = [c for c in group if c["conf_status"] == "F"]
+            hidden = sum(c["units"] for c in withheld)
+            exposed = [
+                c["units"]
+                for c in withheld
+                if c["conf_status"] in ("A", "O") and c["units"] * protection_percent > (hidden - c["units"]) * 100
+            ]
+            target = withheld[0]["units"] if len(withheld) == 1 else (max(exposed) if exposed else None)
+            if target is None or not free:
+                continue
+            enough = sorted(
+                (c for c in free if c["units"] * 100 >= target * protection_percent),
+                key=lambda c: (c["units"], c["region_code"], c["member"]),
+            )
+            pick = enough[0] if enough else sorted(free, key=lambda c: (-c["units"], c["region_code"], c["member"]))[0]
+            pick["conf_status"] = "D"
+            changed = True
 
 
 def enterprise_indicators(current: pd.DataFrame) -> list[pd.DataFrame]:
@@ -959,15 +1057,22 @@ def compute(landing: Path, regions_csv: Path) -> pd.DataFrame:
         (current["indicator_code"] == "POPULATION") & (current["period_type"] == "year") & (current["value"] > 0),
         ["region_code", "period", "value"],
     ].rename(columns={"period": "year", "value": "population"})
+    filings = rd_current_filings(landing, street_codes)
     parts = [
         *statistics_indicators(current),
-        *enterprise_indicators(rd_current_filings(landing, street_codes)),
+        *enterprise_indicators(filings),
         *gov_service_indicators(landing),
         *security_indicators(landing, street_codes, population),
     ]
     values = pd.concat(parts, ignore_index=True)
     values = values[np.isfinite(values["value"])]
-    return values.astype({c: "str" for c in OUTPUT_COLUMNS if c != "value"}).reset_index(drop=True)
+    values = values.astype({c: "str" for c in OUTPUT_COLUMNS if c != "value"})
+    # disclosure control: a withheld cell keeps its row, with its code and without its value
+    status = conf_status(filings, disclosure_rules())
+    values = values.merge(status, on=["indicator_code", "period", "region_code", "dimension", "member"], how="left")
+    values["conf_status"] = values["conf_status"].fillna("F")
+    values["value"] = values["value"].where(values["conf_status"] == "F")
+    return values.reset_index(drop=True)
 
 
 def main(argv: list[str] | None = None) -> int:

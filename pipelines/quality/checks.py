@@ -5,6 +5,7 @@ Each records its outcome in the quality history (history.py) and returns it for 
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -13,7 +14,14 @@ import duckdb
 from pipelines.lib.settings import QualitySettings, QualityThresholds, Settings
 from pipelines.lib.warehouse import duckdb_memory_limit
 from pipelines.quality.chunking import judge
-from pipelines.quality.frames import mart_frames, mart_repeated_values, mart_row_chunks, raw_frames, raw_row_chunks
+from pipelines.quality.frames import (
+    mart_frames,
+    mart_repeated_values,
+    mart_row_chunks,
+    mart_schema,
+    raw_frames,
+    raw_row_chunks,
+)
 from pipelines.quality.history import (
     quality_dir,
     record,
@@ -110,8 +118,9 @@ def _attach_published(con: duckdb.DuckDBPyConnection, published: Path, model: st
     con.execute(f"attach '{published.as_posix().replace(chr(39), chr(39) * 2)}' as {_PUBLISHED} (read_only)")
     (judged,) = con.execute(
         f"select count(*) from information_schema.tables where table_catalog = '{_PUBLISHED}' "
-        f"and table_schema = 'marts' and table_name in ('data_quality_suites', ?)",
-        [model],
+        "and ((table_schema = 'marts' and table_name = 'data_quality_suites') "
+        "or (table_schema = ? and table_name = ?))",
+        [mart_schema(model), model],
     ).fetchall()[0]
     matches = judged == 2 and bool(
         con.execute(
@@ -131,7 +140,8 @@ def _record_fingerprint(con: duckdb.DuckDBPyConnection, model: str, fingerprint:
 
 
 def check_mart(settings: Settings, quality: QualitySettings, model: str, run_id: str, check_name: str) -> Outcome:
-    """Validate marts.<model> in the working build, record the results and rewrite its data-quality history.
+    """Validate the mart <model> (in schema marts, or confidential: frames.MART_SCHEMAS) in the working build,
+    record the results and rewrite its data-quality history.
 
     Row-wise rules judge only the rows that differ from the published mart when that mart passed the same
     suites (so a daily run judges its day, not the history); uniqueness is decided by the repeated values,
@@ -161,11 +171,45 @@ def check_mart(settings: Settings, quality: QualitySettings, model: str, run_id:
         _record_fingerprint(con, model, fingerprint)
         outcome = Outcome(
             check_name=check_name,
-            table=f"marts.{model}",
+            table=f"{mart_schema(model)}.{model}",
             run_id=run_id,
             checked_at=now(),
             results=results,
             rows_checked=rows_checked,
+        )
+        record(settings, outcome)
+        write_history(con, quality_dir(settings))
+    finally:
+        con.close()
+    return outcome
+
+
+DISCLOSURE_CHECK = "disclosure_control"  # the Dagster asset check on marts.indicator_values
+
+
+def check_disclosure(settings: Settings, quality: QualitySettings, run_id: str, check_name: str) -> Outcome:
+    """Recompute the disclosure control of the working build from its microdata (quality/disclosure.py), judge
+    the published codes, groups, intensities and the attacker's intervals with the disclosure suites, record the
+    results with one message each (counts and the tightest protection) and rewrite the data-quality history."""
+    from pipelines.quality.disclosure import audit
+    from pipelines.quality.gx_runner import run_suites
+    from pipelines.quality.suites.disclosure import build_suites  # imports GX: only when the check runs
+
+    if not settings.build_path.exists():
+        raise FileNotFoundError(f"no working build at {settings.build_path}: the dbt step has not run")
+    con = duckdb.connect(str(settings.build_path), config={"memory_limit": duckdb_memory_limit()})
+    try:
+        found = audit(con)
+        suites = build_suites(quality.thresholds)
+        results = run_suites(suites, {name: frame.to_pandas() for name, frame in found.frames.items()})
+        results = [replace(r, message=found.messages.get(r.expectation)) for r in results]
+        outcome = Outcome(
+            check_name=check_name,
+            table="marts.indicator_values",
+            run_id=run_id,
+            checked_at=now(),
+            results=results,
+            rows_checked=found.frames["cells"].height,
         )
         record(settings, outcome)
         write_history(con, quality_dir(settings))

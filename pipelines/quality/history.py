@@ -33,6 +33,7 @@ HISTORY_COLUMNS: dict[str, pl.DataType] = {
     "expectation_type": pl.String(),  # the GX expectation, e.g. expect_column_values_to_be_between
     "check_name": pl.String(),  # the Dagster asset check, e.g. raw/statistics:great_expectations
     "error": pl.String(),  # why an expectation could not be evaluated (counts as failed)
+    "message": pl.String(),  # what it found in words, where a check says more than counts (the disclosure audit)
 }
 
 
@@ -62,6 +63,7 @@ def record(settings: Settings, outcome: Outcome) -> Path:
             "expectation_type": r.expectation_type,
             "check_name": outcome.check_name,
             "error": r.error,
+            "message": r.message,
         }
         for r in outcome.results
     ]
@@ -77,7 +79,11 @@ def read_history(folder: Path, run_id: str | None = None) -> pl.DataFrame:
     files = sorted(folder.glob(pattern)) if folder.is_dir() else []
     if not files:
         return pl.DataFrame(schema=HISTORY_COLUMNS)
-    return pl.concat([pl.read_parquet(f) for f in files], how="diagonal_relaxed").select(list(HISTORY_COLUMNS))
+    history = pl.concat([pl.read_parquet(f) for f in files], how="diagonal_relaxed")
+    missing = [
+        pl.lit(None, dtype).alias(name) for name, dtype in HISTORY_COLUMNS.items() if name not in history.columns
+    ]
+    return history.with_columns(missing).select(list(HISTORY_COLUMNS))  # files written before a column existed
 
 
 def write_history(con: duckdb.DuckDBPyConnection, folder: Path) -> int:

@@ -24,6 +24,7 @@ class RuleResult:
     element_count: int | None
     sample: list = field(default_factory=list)
     error: str | None = None
+    message: str | None = None  # what the check found in words (the disclosure audit: counts, tightest protection)
 
     @property
     def blocks(self) -> bool:
@@ -34,11 +35,12 @@ class RuleResult:
         head = f"{self.table}: {self.expectation} ({self.severity})"
         if self.error:
             return f"{head} could not be evaluated: {self.error}"
+        said = f" ({self.message})" if self.message else ""
         if self.passed:
-            return f"{head} passed"
+            return f"{head} passed{said}"
         counted = f"{self.unexpected_count} of {self.element_count} rows" if self.element_count is not None else ""
         shown = "; ".join(sample_text(item) for item in self.sample[:3])
-        return f"{head} failed for {counted}" + (f", e.g. {shown}" if shown else "")
+        return f"{head} failed for {counted}{said}" + (f", e.g. {shown}" if shown else "")
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -49,6 +51,7 @@ class RuleResult:
             "element_count": self.element_count,
             "sample": self.sample,
             **({"error": self.error} if self.error else {}),
+            **({"message": self.message} if self.message else {}),
         }
 
 

@@ -16,6 +16,7 @@ from pipelines.defs.resources import WarehouseResource
 from pipelines.lib.feeds import RAW_TABLES
 from pipelines.lib.settings import Settings
 from pipelines.quality import checks as quality
+from pipelines.quality.frames import mart_schema
 from pipelines.quality.process import release_memory, run_check, start_check
 from pipelines.quality.results import Outcome, sample_text
 
@@ -102,7 +103,7 @@ def build_raw_check(table: str) -> dg.AssetChecksDefinition:
 
 
 def build_mart_check(model: str) -> dg.AssetChecksDefinition:
-    key = dg.AssetKey(["marts", model])
+    key = dg.AssetKey([mart_schema(model), model])  # confidential/fct_rd_filings: microdata are not in marts
 
     @dg.asset_check(
         asset=key,
@@ -110,14 +111,40 @@ def build_mart_check(model: str) -> dg.AssetChecksDefinition:
         blocking=True,
         pool="warehouse",
         description=(
-            f"Great Expectations (pipelines/quality/suites/marts/{model}.py) on marts.{model} in the working build, "
-            "and its row count against the last publish; a failed blocking expectation stops the publish."
+            f"Great Expectations (pipelines/quality/suites/marts/{model}.py) on {mart_schema(model)}.{model} in the "
+            "working build, and its row count against the last publish; a failed blocking expectation stops the "
+            "publish."
         ),
     )
     def _check(context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource) -> dg.AssetCheckResult:
         return _judge(context, quality.check_mart, warehouse.settings, key)
 
     return _check
+
+
+@dg.asset_check(
+    asset=dg.AssetKey(["marts", "indicator_values"]),
+    name=quality.DISCLOSURE_CHECK,
+    blocking=True,
+    pool="warehouse",
+    description=(
+        "Disclosure control recomputed in Python from the enterprise microdata (pipelines/quality/disclosure.py): "
+        "every R&D cell's conf_status and NULL value, 0 or ≥ 2 withheld cells per additive group, intensity "
+        "withheld with its expenditure, and every primary cell's attacker interval (SciPy HiGHS) at least ±10 %; "
+        "a failure stops the publish."
+    ),
+)
+def disclosure_check(context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource) -> dg.AssetCheckResult:
+    settings = warehouse.settings
+    name = f"marts/indicator_values:{quality.DISCLOSURE_CHECK}"
+    try:
+        outcome = run_check(quality.check_disclosure, settings, settings.quality, context.run.run_id, name)
+    finally:
+        release_memory()
+    for result in outcome.results:
+        if result.passed:  # what the audit found: counts and the tightest protection (failures are logged below)
+            context.log.info(result.describe())
+    return check_result(context, outcome)
 
 
 raw_quality_checks = [build_raw_check(table) for table in RAW_TABLES]

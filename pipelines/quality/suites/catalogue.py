@@ -11,6 +11,7 @@ from pathlib import Path
 from pipelines.lib.feeds import RAW_TABLES
 from pipelines.lib.settings import PROJECT_ROOT, QualityThresholds
 from pipelines.quality.suites.core import Suite
+from pipelines.quality.suites.disclosure import build_suites as disclosure_suites
 from pipelines.quality.suites.marts import MARTS
 from pipelines.quality.suites.marts import build_suites as mart_suites
 from pipelines.quality.suites.raw import build_suites as raw_suites
@@ -25,6 +26,7 @@ def all_suites(thresholds: QualityThresholds | None = None) -> list[Suite]:
     return [
         *(suite for table in RAW_TABLES for suite in raw_suites(table, thresholds)),
         *(suite for model in MARTS for suite in mart_suites(model, thresholds)),
+        *disclosure_suites(thresholds),  # the disclosure_control check (pipelines/quality/disclosure.py)
     ]
 
 
