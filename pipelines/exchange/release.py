@@ -124,10 +124,13 @@ def resolve(con: duckdb.DuckDBPyConnection, wanted: int | None) -> int | str:
     if wanted is None:
         return ids[-1]
     if wanted not in ids:
-        known = "none: this warehouse has no release history, only its current values (omit --release)"
-        if ids != [CURRENT]:
-            known = f"{ids[0]} … {ids[-1]}" if len(ids) > 2 else ", ".join(map(str, ids))
-        raise ReleaseError(f"release {wanted} does not exist; releases: {known}")
+        if ids == [CURRENT]:
+            raise ReleaseError(
+                f"release {wanted} does not exist: this warehouse has no release history (marts.releases), only "
+                "its current values; omit --release to export them"
+            )
+        known = f"{ids[0]} … {ids[-1]}" if len(ids) > 2 else ", ".join(map(str, ids))
+        raise ReleaseError(f"release {wanted} does not exist; this warehouse holds releases {known}")
     return wanted
 
 
