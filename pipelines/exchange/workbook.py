@@ -9,6 +9,7 @@ dates are the release's `published_at`, and so are the dates of its zip entries.
 from __future__ import annotations
 
 import io
+import os
 import zipfile
 from collections import defaultdict
 from datetime import datetime
@@ -47,6 +48,11 @@ class _FixedDateZip(zipfile.ZipFile):
             zinfo_or_arcname.compress_type = zipfile.ZIP_DEFLATED
             zinfo_or_arcname.create_system = 3  # unix, whatever the platform
         super().writestr(zinfo_or_arcname, data, compress_type, compresslevel)
+
+    def write(self, filename, arcname=None, compress_type=None, compresslevel=None):
+        """openpyxl writes each worksheet to a temporary file first: its content, under the fixed date."""
+        with open(filename, "rb") as file:
+            self.writestr(arcname or os.path.basename(filename), file.read())
 
 
 def _unit_header(unit: str) -> str:
