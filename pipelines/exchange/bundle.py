@@ -21,7 +21,7 @@ from pathlib import Path
 from frictionless import Package
 
 from pipelines.exchange import sdmx
-from pipelines.exchange.release import Release, connect, published_at, read_release, release_ids, resolve
+from pipelines.exchange.release import CURRENT, Release, connect, published_at, read_release, release_ids, resolve
 from pipelines.exchange.workbook import workbook_bytes
 
 DATA_CSV = "indicator_values.csv"
@@ -179,18 +179,11 @@ def datapackage(release: Release) -> bytes:
         {
             "name": f"innostat-release-{release.release_id}",
             "title": f"Innovation statistics of Yanfeng District, release {release.release_id} "
-            f"雁峰区创新统计数据第{release.release_id}期",
+            f"雁峰区创新统计数据（{release.release_id}）",
             "description": "The published indicator values of one release, with the indicator catalogue and the "
             "areas. See MANIFEST for the release date and the SHA-256 of every file.",
             "version": str(release.release_id),
             "created": sdmx.published_at_iso(release.published_at),
-            "licenses": [
-                {
-                    "name": "CC-BY-4.0",
-                    "title": "Creative Commons Attribution 4.0",
-                    "path": "https://creativecommons.org/licenses/by/4.0/",
-                }
-            ],
             "resources": [values, catalogue, areas],
         }
     )
@@ -259,7 +252,10 @@ def export_all(warehouse: Path, target: Path | None = None) -> list[Exported]:
     target = target or exports_dir(warehouse)
     written = []
     with connect(warehouse) as con:
-        for release_id in release_ids(con):
+        ids = release_ids(con)
+        if CURRENT not in ids:  # the warehouse has releases now: a bundle of its values before them is stale
+            shutil.rmtree(target / f"release-{CURRENT}", ignore_errors=True)
+        for release_id in ids:
             folder = target / f"release-{release_id}"
             if _current_bundle(folder, _manifest_header(release_id, published_at(con, release_id))):
                 continue

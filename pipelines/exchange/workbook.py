@@ -83,7 +83,13 @@ def _domain_sheet(
             rows[key] = len(rows) + 2
             region_name, dimension_name = region_names.get(o.region_code, ""), BREAKDOWNS.get(o.dimension)
             for column, value in enumerate(
-                (o.region_code, region_name, dimension_name[1] if dimension_name else o.dimension, o.member, o.period),
+                (
+                    o.region_code,
+                    region_name,
+                    f"{dimension_name[1]} {dimension_name[0]}" if dimension_name else o.dimension,
+                    o.member,
+                    o.period,
+                ),
                 start=1,
             ):
                 sheet.cell(row=rows[key], column=column, value=value)
@@ -105,6 +111,9 @@ def _cover(workbook: Workbook, release: Release, sheets: list[str]) -> None:
     sheet = workbook.active
     sheet.title = "说明 About"
     day = release.published_at.strftime("%Y-%m-%d")
+    numbered = isinstance(release.release_id, int)
+    issue_zh = f"第{release.release_id}期" if numbered else "当前数值"
+    issue_en = f"release {release.release_id}" if numbered else "current values"
     sources = sorted({feed.strip() for i in release.indicators for feed in i.source.split(",")})
     lines: list[tuple[str, str]] = [
         ("雁峰区创新统计数据发布", "Innovation statistics of Yanfeng District: release"),
@@ -118,9 +127,8 @@ def _cover(workbook: Workbook, release: Release, sheets: list[str]) -> None:
         ("", ""),
         (
             "引用方式 How to cite",
-            f"衡阳市雁峰区统计局，《雁峰区创新统计数据》第{release.release_id}期，{day}。"
-            f" Yanfeng District Statistics Office, Innovation statistics of Yanfeng District, release "
-            f"{release.release_id}, {day}.",
+            f"衡阳市雁峰区统计局，《雁峰区创新统计数据》{issue_zh}，{day}。"
+            f" Yanfeng District Statistics Office, Innovation statistics of Yanfeng District, {issue_en}, {day}.",
         ),
         ("", ""),
         ("工作表 Sheets", "、".join(sheets)),
