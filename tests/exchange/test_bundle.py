@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import logging
+import re
 import shutil
 import subprocess
 import sys
@@ -25,8 +26,6 @@ from pysdmx.io import get_datasets, read_sdmx
 from pysdmx.model import Codelist, Dataflow, DataStructureDefinition
 
 from pipelines.cli import main
-from pipelines.defs.publish.exports import release_exports
-from pipelines.defs.resources import WarehouseResource
 from pipelines.exchange.bundle import MANIFEST, export_all, exports_dir
 from pipelines.lib.settings import Settings
 from tests.helpers import copy_landing, rows
@@ -218,6 +217,33 @@ def test_a_withheld_value_appears_nowhere_in_the_bundle(published, tmp_path):
     assert [c.value for row in sheet.iter_rows(min_row=2, min_col=6) for c in row].count("A") == coded
 
 
+def test_no_value_that_disclosure_control_withheld_is_in_the_published_bundle(published):
+    """The cells withheld by the real rule (the generator plants them), their unsuppressed values recomputed from
+    the intermediate model: none is in any file the publish wrote."""
+    withheld = rows(
+        published.warehouse,
+        "select i.value, v.unit from marts.indicator_values as v "
+        "join intermediate.int_indicator_values__enterprise_rd as i "
+        "using (indicator_code, region_code, period, dimension, member) "
+        "where v.conf_status <> 'F' and v.unit in ('yuan', 'ratio') and i.value >= 0.001",
+    )
+    assert withheld, "the sample holds no withheld money or ratio cell"
+    (folder,) = sorted(exports_dir(published.warehouse).iterdir())
+    text = _text_of_every_file(folder)
+
+    def found(value: float) -> bool:
+        spelling = str(int(value)) if value == int(value) else repr(value)
+        return re.search(rf"(?<![\d.]){re.escape(spelling)}(?![\d])", text) is not None
+
+    free = rows(
+        published.warehouse, "select value from marts.indicator_values where conf_status = 'F' and unit = 'yuan'"
+    )
+    assert all(found(value) for (value,) in free)  # the search finds what is published
+    # a withheld value that some free cell also has (a town of 36100 residents) is published as that cell
+    published_values = {value for (value,) in rows(published.warehouse, "select value from marts.indicator_values")}
+    assert not [value for value, _ in withheld if value not in published_values and found(value)]
+
+
 def test_any_release_is_rebuilt_from_the_history(published, tmp_path):
     """Two releases in the agreed history tables (PUBLISHING.md §2): release 2 revised one value of release 1."""
     warehouse = _copy(published, tmp_path)
@@ -260,6 +286,10 @@ def test_any_release_is_rebuilt_from_the_history(published, tmp_path):
 
 
 def test_a_failed_export_is_an_alert_and_not_a_failure(tmp_path, caplog):
+    # imported here: the Dagster definitions read dbt's manifest, which the fixture's `innostat run` refreshes first
+    from pipelines.defs.publish.exports import release_exports
+    from pipelines.defs.resources import WarehouseResource
+
     missing = WarehouseResource(landing=str(tmp_path), warehouse=str(tmp_path / "none.duckdb"))
     with caplog.at_level(logging.WARNING, logger="innostat.alerts"):
         result = dg.materialize([release_exports], resources={"warehouse": missing}, raise_on_error=False)
