@@ -21,7 +21,7 @@ from pathlib import Path
 from frictionless import Package
 
 from pipelines.exchange import sdmx
-from pipelines.exchange.release import CURRENT, Release, connect, published_at, read_release, release_ids, resolve
+from pipelines.exchange.release import Release, connect, published_at, read_release, release_ids, resolve
 from pipelines.exchange.workbook import workbook_bytes
 
 DATA_CSV = "indicator_values.csv"
@@ -248,13 +248,17 @@ def _current_bundle(folder: Path, header: str) -> bool:
 
 def export_all(warehouse: Path, target: Path | None = None) -> list[Exported]:
     """Write the bundle of every release of `warehouse` that lacks one under `target` (default
-    `exports_dir(warehouse)`); a folder is replaced whole, in one rename, when its release was published anew."""
+    `exports_dir(warehouse)`), and remove the bundles of releases it does not hold (withdrawn); a folder is
+    replaced whole, in one rename, when its release was published anew."""
     target = target or exports_dir(warehouse)
     written = []
     with connect(warehouse) as con:
         ids = release_ids(con)
-        if CURRENT not in ids:  # the warehouse has releases now: a bundle of its values before them is stale
-            shutil.rmtree(target / f"release-{CURRENT}", ignore_errors=True)
+        # Bundles of releases this warehouse does not hold go: one withdrawn by `innostat rollback` (its id is never
+        # reused), or the unnumbered values of a warehouse from before releases.
+        for stale in sorted(target.glob("release-*")) if target.is_dir() else []:
+            if stale.name not in {f"release-{release_id}" for release_id in ids}:
+                shutil.rmtree(stale)
         for release_id in ids:
             folder = target / f"release-{release_id}"
             if _current_bundle(folder, _manifest_header(release_id, published_at(con, release_id))):

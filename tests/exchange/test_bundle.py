@@ -282,6 +282,7 @@ def test_any_release_is_rebuilt_from_the_history(published, tmp_path):
     assert main(["export", "--out", str(tmp_path / "r3"), "--warehouse", str(warehouse), "--release", "3"]) == 2
     assert not (tmp_path / "r3").exists()
     (exports_dir(warehouse) / "release-current").mkdir(parents=True)  # written before the history existed
+    (exports_dir(warehouse) / "release-3").mkdir()  # a release withdrawn by a rollback
     assert [done.release_id for done in export_all(warehouse)] == [1, 2]
     assert sorted(p.name for p in exports_dir(warehouse).iterdir()) == ["release-1", "release-2"]
 
