@@ -4,6 +4,7 @@ For each repetition, in this order on the same machine:
   1. full run      `innostat run` on a fresh warehouse, every file but the last three days' (wall, peak RSS, stages)
   2. day 1, day 2  the first two of those days land, each followed by `innostat run` on the built warehouse
   3. incremental   the last day lands, then `innostat run` again: a daily run (the ratio's numerator)
+  export           after the full run, `innostat export` of its release, timed on its own (issue 26)
      nothing new   `innostat run` once more over the same landing zone: publishes nothing (must say so)
   4. duckdb_sql    benchmarks/baselines/duckdb_sql.sql on the whole landing zone: the practical floor
   5. pandas        benchmarks/baselines/pandas_indicators.py on the whole landing zone: a typical team's script
@@ -167,6 +168,7 @@ class Repetition:
     day1: dict = field(default_factory=dict)
     day2: dict = field(default_factory=dict)
     incremental: dict = field(default_factory=dict)
+    export: dict = field(default_factory=dict)  # `innostat export` of the full run's release
     noop: dict = field(default_factory=dict)
     duckdb_sql: dict = field(default_factory=dict)
     pandas: dict = field(default_factory=dict)
@@ -208,6 +210,14 @@ def _innostat_run(landing: Path, warehouse: Path, run_dir: Path, name: str) -> d
     return {**asdict(result), **json.loads(timings.read_text())}
 
 
+def _innostat_export(warehouse: Path, run_dir: Path) -> dict:
+    command = [str(BIN / "innostat"), "export", "--out", str(run_dir / "export"), "--warehouse", str(warehouse)]
+    result = measure(command, run_dir / "export.log", _pipeline_env(run_dir))
+    if result.exit_code != 0:
+        raise SystemExit(f"bench: `innostat export` failed with exit {result.exit_code}; see {result.log}")
+    return asdict(result)
+
+
 BASELINE_MODULES = {"duckdb_sql": "duckdb_sql", "pandas": "pandas_indicators"}  # name → benchmarks/baselines/
 
 
@@ -233,6 +243,8 @@ def repetition(size: Size, landing: Landing, index: int, work: Path, baselines: 
     rep.full = _innostat_run(run_landing, warehouse, run_dir, "full")
     peak = rep.full["peak_rss_bytes"] / GIB
     say(f"{size.name} #{index + 1}: full run {rep.full['wall_s']:.1f} s, peak {peak:.2f} GiB")
+    rep.export = _innostat_export(warehouse, run_dir)
+    say(f"{size.name} #{index + 1}: export of the release {rep.export['wall_s']:.1f} s")
 
     for kind, files, (day, _) in zip(DAY_RUNS, landing.days, size.held_back_days, strict=True):
         for rel in files:
@@ -278,6 +290,7 @@ STAGES = {  # stage → the Dagster steps it sums (see `innostat run --timings`)
     ],
     "checks (GX suites, freshness)": ["*great_expectations", "*feed_is_fresh"],
     "publish": ["warehouse__published"],
+    "export (every release's bundle, after the publish)": ["warehouse__exports"],
 }
 
 
@@ -303,8 +316,10 @@ def summarise(size: Size, reps: list[Repetition], facts: dict, baselines: list[s
     summary = {
         "size": asdict(size),
         "landing": facts,
-        "wall_s": {kind: spread(series(kind, "wall_s")) for kind in [*PIPELINE_RUNS, *baselines]},
-        "peak_rss_bytes": {kind: max(series(kind, "peak_rss_bytes")) for kind in [*PIPELINE_RUNS, *baselines]},
+        "wall_s": {kind: spread(series(kind, "wall_s")) for kind in [*PIPELINE_RUNS, "export", *baselines]},
+        "peak_rss_bytes": {
+            kind: max(series(kind, "peak_rss_bytes")) for kind in [*PIPELINE_RUNS, "export", *baselines]
+        },
         "stages": {
             kind: {
                 stage: spread([stage_seconds(getattr(r, kind))[stage] for r in reps])
@@ -387,7 +402,12 @@ def markdown(summary: dict, host: dict) -> str:
         "| what | wall time | peak RSS (process tree) |",
         "| --- | --- | --- |",
     ]
-    names = {**RUN_NAMES, "duckdb_sql": "baseline: hand-written DuckDB SQL", "pandas": "baseline: pandas"}
+    names = {
+        **RUN_NAMES,
+        "export": "`innostat export` of the full run's release",
+        "duckdb_sql": "baseline: hand-written DuckDB SQL",
+        "pandas": "baseline: pandas",
+    }
     for kind, stats in walls.items():
         lines.append(f"| {names[kind]} | {_fmt(stats)} | {peaks[kind] / GIB:.2f} GiB |")
     stages = summary["stages"]

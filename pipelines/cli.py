@@ -145,6 +145,25 @@ def cmd_sql(args: argparse.Namespace) -> int:
         raise UsageError(str(err)) from err
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    """Write one release's bundle (SDMX-CSV, SDMX-ML structure, xlsx, datapackage.json, MANIFEST) into --out."""
+    from pathlib import Path
+
+    from pipelines.exchange.bundle import export_release
+    from pipelines.exchange.release import ReleaseError
+
+    settings = Settings.resolve(None, args.warehouse)
+    try:
+        done = export_release(settings.warehouse, Path(args.out).resolve(), args.release, progress=orchestration.say)
+    except ReleaseError as err:
+        raise UsageError(str(err)) from err
+    orchestration.say(
+        f"release {done.release_id}: {done.observations} observations ({done.withheld} withheld) written to "
+        f"{done.folder}"
+    )
+    return EXIT_OK
+
+
 def cmd_docs(args: argparse.Namespace) -> int:
     from pipelines.lib.docs import INDICATORS_DOC, write_indicators_doc
 
@@ -284,6 +303,26 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--years", type=_years, default=(2019, 2022), help="year range (default 2019-2022)")
     _add_log_level(demo)
     demo.set_defaults(func=cmd_demo)
+    export = commands.add_parser(
+        "export",
+        help="write one release as an SDMX-CSV bundle for other offices and the public (docs/exchange.md)",
+        epilog="examples:\n  innostat export --out exports/latest"
+        "\n  innostat export --out exports/release-3 --release 3"
+        "\n\nWrites indicator_values.csv (SDMX-CSV 2.0), structure.xml (SDMX-ML 3.0), indicator_values.xlsx,"
+        "\nindicators.csv, areas.csv, datapackage.json and MANIFEST; the same release gives the same bytes.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    export.add_argument("--out", required=True, metavar="DIR", help="folder to write the bundle into (created)")
+    export.add_argument(
+        "--release",
+        type=int,
+        default=None,
+        metavar="N",
+        help='release id (default: the latest; `innostat sql -c "select * from marts.releases"` lists them)',
+    )
+    export.add_argument("--warehouse", default=None, help="published DuckDB file (default: $INNOSTAT_WAREHOUSE)")
+    export.set_defaults(func=cmd_export)
+
     docs = commands.add_parser(
         "docs",
         help="regenerate docs/indicators.md from the indicator catalogue seed",

@@ -9,7 +9,7 @@ flags and calls `build_definitions` with them: nothing passes through the enviro
 - `ingestion.py`: a raw asset and a new-files sensor per raw table, and the raw side tables;
 - `transform/`: the dbt models as assets (`@dbt_assets`), grouped by domain, with dbt's tests as checks;
 - `quality/`: Great Expectations suites as blocking checks on the raw tables and the marts;
-- `publish/`: the write-audit-publish of the warehouse;
+- `publish/`: the write-audit-publish of the warehouse, then every release's exchange bundle;
 - `operations/`: freshness checks, the nightly schedule, the build sensor, alerts;
 - `jobs.py`, `partitions.py`, `resources.py`: what the stages share.
 """
@@ -30,6 +30,7 @@ from pipelines.defs.operations.freshness import freshness_checks  # noqa: E402
 from pipelines.defs.operations.schedules import nightly  # noqa: E402
 from pipelines.defs.partitions import monthly_partitions  # noqa: E402
 from pipelines.defs.publish.assets import published_warehouse  # noqa: E402
+from pipelines.defs.publish.exports import release_exports  # noqa: E402
 from pipelines.defs.quality.checks import disclosure_check, mart_quality_checks, raw_quality_checks  # noqa: E402
 from pipelines.defs.resources import resources_for  # noqa: E402
 from pipelines.defs.transform.assets import with_month_partitions  # noqa: E402
@@ -44,6 +45,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
             *raw_side_tables,
             *with_month_partitions(monthly_partitions(settings)),
             published_warehouse,
+            release_exports,
         ],
         asset_checks=[*raw_quality_checks, *freshness_checks, *mart_quality_checks, disclosure_check],
         jobs=[jobs.ingest, jobs.build_and_publish],
