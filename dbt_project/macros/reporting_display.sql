@@ -28,3 +28,35 @@
     from {{ ref('reporting_labels') }}
     where label_set = '{{ label_set }}'
 {%- endmacro %}
+
+{#-
+    A withheld cell (conf_status A, O, D: docs/indicators.md) as a label shows it: the name, then the period and the
+    Chinese reason, so a bar chart's missing bar says why it is missing (先锋街道（2021年 保密：少于3家企业）).
+    `reason` is the conf_status label of the reporting_labels seed (null for a free cell).
+-#}
+{% macro withheld_label(name, period, period_type, reason) -%}
+    case
+        when {{ reason }} is null then {{ name }}
+        else {{ name }} || '（' || {{ period }} || case when {{ period_type }} = 'year' then '年' else '' end
+            || ' ' || {{ reason }} || '）'
+    end
+{%- endmacro %}
+
+{#-
+    marts.releases and marts.indicator_value_history are written by the publish step (pipelines/publish/), after
+    dbt and just before the published file is replaced (PUBLISHING.md §2). A view needs its tables at creation: on
+    a build file that has never been published, this pre-hook makes them empty with the agreed columns; the
+    publish step fills them. The reporting views read whatever the last publish wrote.
+-#}
+{% macro ensure_release_tables() -%}
+    create schema if not exists marts;
+    create table if not exists marts.releases (
+        release_id integer primary key, published_at timestamp not null, values_added bigint not null,
+        values_revised bigint not null, values_removed bigint not null, note_zh varchar not null
+    );
+    create table if not exists marts.indicator_value_history (
+        indicator_code varchar not null, region_code varchar not null, period varchar not null, period_type varchar,
+        dimension varchar not null, member varchar, value double, unit varchar, conf_status varchar,
+        valid_from integer not null, valid_to integer
+    )
+{%- endmacro %}
