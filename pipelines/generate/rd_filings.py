@@ -10,6 +10,13 @@ FULL_SCALE_ENTERPRISES of them, so that beside the statistics feed (which does n
 figures agree. Their current filings hold about ENTERPRISE_SHARE_OF_RD of the district's 全社会研发经费支出 and
 CERTIFIED_SHARE_FILING of its 高新技术企业数 file with a certificate, at every scale. Above scale 1 (benchmarks) the
 filers grow in number, sharing the same totals.
+
+Planted for disclosure control (docs/indicators.md), every year unless said otherwise:
+- SPARSE_STREET (岳屏镇) has exactly SPARSE_STREET_FILERS filers, so its cells are withheld (`A`);
+- DOMINATED_INDUSTRY (金融商贸: trading firms that spend little on R&D) has one supply-chain platform holding
+  about 90 % of the industry's R&D spend (`O`);
+- in the first year, the largest transformer maker runs a project that makes it over 85 % of the district's filed
+  R&D spend (the district total is `O`); the filers' total still follows the statistics.
 """
 
 from __future__ import annotations
@@ -57,6 +64,14 @@ ENCODINGS = ["utf-8-sig", "utf-8", "gb18030"]  # the first year alone has BOM an
 FULL_SCALE_ENTERPRISES = 480  # about 500 filings a year with the amendments and duplicates
 ENTERPRISE_SHARE_OF_RD = Decimal("0.78")  # filing enterprises spend most of the district's R&D (China: ~77 %)
 CERTIFIED_SHARE_FILING = 0.95  # a few certified high-tech enterprises miss the filing season each year
+# Disclosure-control cases (module docstring): a town with two filers, an industry one firm dominates, and a year
+# whose district total one firm dominates.
+SPARSE_STREET = "430406100000"  # 岳屏镇
+SPARSE_STREET_FILERS = 2
+DOMINATED_INDUSTRY = "金融商贸"
+DOMINATED_INDUSTRY_OTHERS_SCALE = 0.02  # R&D spend and intensity of its other firms: revenue as before, little R&D
+DOMINATED_INDUSTRY_LEADER_SIZE = 50.0  # relative R&D spend of its leader: about 5 % of the district's filed R&D
+DOMINATED_TOTAL_SHARE = 0.9  # the transformer maker's share of the filed R&D spend in the first year
 
 # industry → (share of enterprises, name endings)
 INDUSTRIES: dict[str, tuple[float, list[str]]] = {
@@ -172,6 +187,9 @@ class RdWriter:
         out = []
         industries = list(INDUSTRIES)
         shares = [INDUSTRIES[i][0] for i in industries]
+        in_sparse_street = 0
+        other_streets = [c for c in STREET_CODES if c != SPARSE_STREET]
+        other_weights = [w for c, w in zip(STREET_CODES, STREET_WEIGHTS, strict=True) if c != SPARSE_STREET]
         for index in range(count):
             industry = industries[index % 5] if index < 5 else rng.choices(industries, shares)[0]
             while True:
@@ -185,11 +203,16 @@ class RdWriter:
             names.add(name)
             codes.add(code)
             tech_bias = 1.5 if industry in ("输变电", "大数据") else 0.0
+            street = rng.choices(STREET_CODES, STREET_WEIGHTS)[0]
+            if street == SPARSE_STREET:
+                in_sparse_street += 1
+                if in_sparse_street > SPARSE_STREET_FILERS:
+                    street = rng.choices(other_streets, other_weights)[0]
             out.append(
                 Enterprise(
                     code=code,
                     name=name,
-                    street=rng.choices(STREET_CODES, STREET_WEIGHTS)[0],
+                    street=street,
                     industry=industry,
                     size=rng.lognormvariate(0, 1.1) * (1.8 if industry == "输变电" else 1.0),
                     intensity=rng.uniform(0.015, 0.09),
@@ -197,7 +220,22 @@ class RdWriter:
                     zero_revenue=index in (7, 23),  # young firms with no sales yet
                 )
             )
+        # DOMINATED_INDUSTRY: its trading firms spend little on R&D (same revenue), its leader much
+        members = [e for e in out if e.industry == DOMINATED_INDUSTRY and not e.zero_revenue]
+        leader = max(members, key=lambda e: e.size)
+        for ent in out:
+            if ent.industry == DOMINATED_INDUSTRY and ent is not leader:
+                ent.size *= DOMINATED_INDUSTRY_OTHERS_SCALE
+                ent.intensity *= DOMINATED_INDUSTRY_OTHERS_SCALE
+        leader.size = DOMINATED_INDUSTRY_LEADER_SIZE
         return out
+
+    def dominant_filer(self) -> Enterprise:
+        """The largest transformer maker with sales outside the sparse street: over 85 % of the first year."""
+        makers = [
+            e for e in self.enterprises if e.industry == "输变电" and not e.zero_revenue and e.street != SPARSE_STREET
+        ]
+        return max(makers, key=lambda e: (e.size, e.code))
 
     def certify(self) -> None:
         """Certified (高新技术企业) filers follow the district's HT_ENTERPRISES (57 in 2019, 92 in 2022): a share
@@ -245,6 +283,10 @@ class RdWriter:
         _, rd_total = district_final("RD_EXPENDITURE", year)
         total_wan = rd_total * 10**4 * ENTERPRISE_SHARE_OF_RD
         weights = [e.size * rng.lognormvariate(0, 0.15) for e in self.enterprises]
+        if year == self.landing.years[0]:  # the transformer maker's project year: it dominates the district total
+            dominant = self.enterprises.index(self.dominant_filer())
+            others = sum(weights) - weights[dominant]
+            weights[dominant] = others * DOMINATED_TOTAL_SHARE / (1 - DOMINATED_TOTAL_SHARE)
         scale = float(total_wan) / sum(weights)
         windows = [
             (datetime(year + 1, 3, 1), datetime(year + 1, 4, 7)),

@@ -13,7 +13,14 @@ import duckdb
 from pipelines.lib.settings import QualitySettings, QualityThresholds, Settings
 from pipelines.lib.warehouse import duckdb_memory_limit
 from pipelines.quality.chunking import judge
-from pipelines.quality.frames import mart_frames, mart_repeated_values, mart_row_chunks, raw_frames, raw_row_chunks
+from pipelines.quality.frames import (
+    mart_frames,
+    mart_repeated_values,
+    mart_row_chunks,
+    mart_schema,
+    raw_frames,
+    raw_row_chunks,
+)
 from pipelines.quality.history import (
     quality_dir,
     record,
@@ -110,8 +117,9 @@ def _attach_published(con: duckdb.DuckDBPyConnection, published: Path, model: st
     con.execute(f"attach '{published.as_posix().replace(chr(39), chr(39) * 2)}' as {_PUBLISHED} (read_only)")
     (judged,) = con.execute(
         f"select count(*) from information_schema.tables where table_catalog = '{_PUBLISHED}' "
-        f"and table_schema = 'marts' and table_name in ('data_quality_suites', ?)",
-        [model],
+        "and ((table_schema = 'marts' and table_name = 'data_quality_suites') "
+        "or (table_schema = ? and table_name = ?))",
+        [mart_schema(model), model],
     ).fetchall()[0]
     matches = judged == 2 and bool(
         con.execute(
@@ -131,7 +139,8 @@ def _record_fingerprint(con: duckdb.DuckDBPyConnection, model: str, fingerprint:
 
 
 def check_mart(settings: Settings, quality: QualitySettings, model: str, run_id: str, check_name: str) -> Outcome:
-    """Validate marts.<model> in the working build, record the results and rewrite its data-quality history.
+    """Validate the mart <model> (in schema marts, or confidential: frames.MART_SCHEMAS) in the working build,
+    record the results and rewrite its data-quality history.
 
     Row-wise rules judge only the rows that differ from the published mart when that mart passed the same
     suites (so a daily run judges its day, not the history); uniqueness is decided by the repeated values,
@@ -161,7 +170,7 @@ def check_mart(settings: Settings, quality: QualitySettings, model: str, run_id:
         _record_fingerprint(con, model, fingerprint)
         outcome = Outcome(
             check_name=check_name,
-            table=f"marts.{model}",
+            table=f"{mart_schema(model)}.{model}",
             run_id=run_id,
             checked_at=now(),
             results=results,

@@ -95,17 +95,30 @@ def raw_frames(
 
 # --- a mart of the working build -----------------------------------------------------------------------------
 
+# A checked model lives in schema `marts` unless it holds enterprise microdata, which live in schema `confidential`
+# (officials never read it; docs/indicators.md). The check keeps the model's name either way.
+MART_SCHEMAS = {"fct_rd_filings": "confidential"}
+
+
+def mart_schema(model: str) -> str:
+    return MART_SCHEMAS.get(model, "marts")
+
+
+def mart_table(model: str) -> str:
+    """The checked model's table, `<schema>.<model>` (quoted)."""
+    return f"{mart_schema(model)}.{_quote(model)}"
+
 
 def _mart_columns(con: duckdb.DuckDBPyConnection, model: str, suites: list[Suite]) -> list[str]:
     existing = {
         name
         for (name,) in con.execute(
-            "select column_name from information_schema.columns where table_schema = 'marts' and table_name = ?",
-            [model],
+            "select column_name from information_schema.columns where table_schema = ? and table_name = ?",
+            [mart_schema(model), model],
         ).fetchall()
     }
     if not existing:
-        raise LookupError(f"marts.{model} does not exist in the working build; did the dbt step run?")
+        raise LookupError(f"{mart_schema(model)}.{model} does not exist in the working build; did the dbt step run?")
     return sorted(_needed_columns(suites, "rows") & existing) or sorted(existing)
 
 
@@ -115,10 +128,10 @@ def mart_frames(
     """The mart as built (`rows`, only the columns the suites read, unless not `with_rows`) and its row count
     against the last publish."""
     wanted = _mart_columns(con, model, suites)
-    (built,) = con.execute(f"select count(*) from marts.{_quote(model)}").fetchall()[0]
+    (built,) = con.execute(f"select count(*) from {mart_table(model)}").fetchall()[0]
     frames = {"row_count": row_count_frame(built, published_row_count(published, model))}
     if with_rows:
-        frames["rows"] = con.execute(f"select {', '.join(_quote(c) for c in wanted)} from marts.{_quote(model)}").df()
+        frames["rows"] = con.execute(f"select {', '.join(_quote(c) for c in wanted)} from {mart_table(model)}").df()
     return frames
 
 
@@ -135,11 +148,11 @@ def mart_row_chunks(
     then uniqueness and the dbt tests still see it."""
     columns = _mart_columns(con, model, suites)
     wanted = ", ".join(_quote(c) for c in columns)
-    query = f"select {wanted} from marts.{_quote(model)}"
+    query = f"select {wanted} from {mart_table(model)}"
     if except_in is not None:
         query = (
-            f"select {wanted} from (select {wanted}, hash({wanted}) as __row_hash from marts.{_quote(model)}) "
-            f"anti join (select hash({wanted}) as __row_hash from {except_in}.marts.{_quote(model)}) "
+            f"select {wanted} from (select {wanted}, hash({wanted}) as __row_hash from {mart_table(model)}) "
+            f"anti join (select hash({wanted}) as __row_hash from {except_in}.{mart_table(model)}) "
             "using (__row_hash)"
         )
     in_process = workers == 1
@@ -173,9 +186,9 @@ def _mart_chunk(batches: list, schema: Any, in_process: bool) -> Chunk:
 
 
 def mart_repeated_values(con: duckdb.DuckDBPyConnection, model: str, column: str, columns: list[str]):
-    """The rows of marts.<model> whose `column` value occurs more than once (nulls never repeat, as in GX), and
+    """The rows of <schema>.<model> whose `column` value occurs more than once (nulls never repeat, as in GX), and
     the mart's row count: all a uniqueness rule needs, without reading the whole column into pandas."""
-    table = f"marts.{_quote(model)}"
+    table = mart_table(model)
     key = _quote(column)
     frame = con.execute(
         f"select {', '.join(_quote(c) for c in columns)} from {table} "
@@ -194,17 +207,18 @@ def row_count_frame(rows_built: int, rows_published: int | None) -> pd.DataFrame
 
 
 def published_row_count(published: Path, model: str) -> int | None:
-    """Rows of marts.<model> in the published warehouse (opened read-only); None when there is none."""
+    """Rows of <schema>.<model> in the published warehouse (opened read-only); None when there is none."""
     if not published.exists():
         return None
     con = duckdb.connect(str(published), read_only=True)
     try:
         (found,) = con.execute(
-            "select count(*) from information_schema.tables where table_schema = 'marts' and table_name = ?", [model]
+            "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
+            [mart_schema(model), model],
         ).fetchall()[0]
         if not found:
             return None
-        return con.execute(f"select count(*) from marts.{_quote(model)}").fetchall()[0][0]
+        return con.execute(f"select count(*) from {mart_table(model)}").fetchall()[0][0]
     finally:
         con.close()
 

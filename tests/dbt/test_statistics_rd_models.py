@@ -32,7 +32,7 @@ SELECT = [
     "path:models/intermediate/rd_filings",
     "path:models/marts/statistics",
     "path:models/marts/indicators/indicators.sql",
-    "path:models/marts/rd_filings",
+    "path:models/confidential/rd_filings",
     "path:models/marts/core/dim_region.sql",
     "path:seeds",
 ]
@@ -341,7 +341,7 @@ def test_derived_ratios(warehouse):
 
 
 def test_current_filing_and_flags(warehouse):
-    filings = dict(_rows(warehouse, "select filing_id, is_current from marts.fct_rd_filings"))
+    filings = dict(_rows(warehouse, "select filing_id, is_current from confidential.fct_rd_filings"))
     assert filings == {"F-001": False, "F-101": True, "F-102": False, "F-002": True, "F-003": True}
     current = _rows(warehouse, "select filing_id from intermediate.int_rd_filings_current order by filing_id")
     assert current == [("F-002",), ("F-003",), ("F-101",)]
@@ -375,7 +375,7 @@ def test_dim_enterprise_and_catalogue(warehouse):
     a = _rows(
         warehouse,
         "select street_code, industry, first_filing_year, last_filing_year, filings, is_ht_certified_latest "
-        "from marts.dim_enterprise where credit_code = '91430406884641726C'",
+        "from confidential.dim_enterprise where credit_code = '91430406884641726C'",
     )
     assert a == [(STREET_2, "输变电", 2020, 2020, 3, True)]
     codes = {code for (code,) in _rows(warehouse, "select code from marts.indicators")}
@@ -399,15 +399,18 @@ def test_dim_enterprise_and_catalogue(warehouse):
 def test_contracted_tables_publish_the_contracts_columns_in_order(warehouse):
     """fct_rd_filings and indicator_vintages name no columns in SQL (columns_of drops what they leave out): their
     published columns and order are those of the contract in the YAML beside them, and nothing else."""
-    for folder, table in [("rd_filings", "fct_rd_filings"), ("statistics", "indicator_vintages")]:
-        models = yaml.safe_load((DBT_PROJECT / "models" / "marts" / folder / f"_{folder}__models.yml").read_text())
+    for schema, folder, table in [
+        ("confidential", "rd_filings", "fct_rd_filings"),
+        ("marts", "statistics", "indicator_vintages"),
+    ]:
+        models = yaml.safe_load((DBT_PROJECT / "models" / schema / folder / f"_{folder}__models.yml").read_text())
         (model,) = [model for model in models["models"] if model["name"] == table]
         published = [
             name
             for (name,) in _rows(
                 warehouse,
                 "select column_name from information_schema.columns "
-                f"where table_schema = 'marts' and table_name = '{table}' order by ordinal_position",
+                f"where table_schema = '{schema}' and table_name = '{table}' order by ordinal_position",
             )
         ]
         assert published == [column["name"] for column in model["columns"]], table
@@ -424,7 +427,7 @@ def test_contracted_tables_publish_the_contracts_columns_in_order(warehouse):
         for (name,) in _rows(
             warehouse,
             "select column_name from information_schema.columns "
-            "where table_schema = 'marts' and table_name = 'fct_rd_filings'",
+            "where table_schema = 'confidential' and table_name = 'fct_rd_filings'",
         )
     }
     assert columns - published == {"file_hash"}

@@ -17,16 +17,17 @@ from pipelines.defs.quality.checks import MARTS, mart_quality_checks
 from pipelines.defs.resources import WarehouseResource, run_lock
 from pipelines.lib.warehouse import prepare_build
 from pipelines.orchestration.runs import failure_messages as _failure_messages
+from pipelines.quality.frames import mart_schema
 from tests.quality.conftest import clone, rows, sha256
 
 PUBLISH = dg.AssetKey(["warehouse", "published"])
 
 
-@dg.multi_asset(specs=[dg.AssetSpec(["marts", model]) for model in MARTS], group_name="transform")
+@dg.multi_asset(specs=[dg.AssetSpec([mart_schema(model), model]) for model in MARTS], group_name="transform")
 def built_marts():
-    """Stands in for the dbt step: the marts are already in the working build."""
+    """Stands in for the dbt step: the marts (and confidential.fct_rd_filings) are already in the working build."""
     for model in MARTS:
-        yield dg.MaterializeResult(asset_key=["marts", model])
+        yield dg.MaterializeResult(asset_key=[mart_schema(model), model])
 
 
 def _materialize(settings, assets=None) -> dg.ExecuteInProcessResult:
@@ -78,7 +79,7 @@ def test_a_year_over_year_jump_is_recorded_and_published_without_blocking(workin
 
     assert result.success and _published_in(result)
     evaluations = _evaluations(result)
-    assert sorted(evaluations) == sorted(f"marts/{model}" for model in MARTS)
+    assert sorted(evaluations) == sorted(f"{mart_schema(model)}/{model}" for model in MARTS)
     warned = evaluations.pop("marts/indicator_values")
     assert not warned.passed and warned.severity == dg.AssetCheckSeverity.WARN
     assert "yoy_change_within_band" in warned.description and "TECH_CONTRACT_TURNOVER" in warned.description
@@ -91,7 +92,7 @@ def test_a_year_over_year_jump_is_recorded_and_published_without_blocking(workin
         "select table_name, expectation, severity, passed, sample from marts.data_quality where run_id = ?",
         [result.run_id],
     )
-    assert {r[0] for r in history} == {f"marts.{model}" for model in MARTS}
+    assert {r[0] for r in history} == {f"{mart_schema(model)}.{model}" for model in MARTS}
     assert [r[:4] for r in history if not r[3]] == [("marts.indicator_values", "yoy_change_within_band", "warn", False)]
     (sample,) = json.loads(next(r[4] for r in history if not r[3]))
     assert sample["indicator_code"] == "TECH_CONTRACT_TURNOVER" and sample["yoy_change"] > 2  # ×3 on +37 %

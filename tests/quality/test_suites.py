@@ -31,7 +31,7 @@ def _failed(results) -> dict[str, RuleResult]:
 # --- marts.indicator_values ---------------------------------------------------------------------------------
 
 
-def _value(code, region, period, value, unit, dimension="total", member="total") -> dict:
+def _value(code, region, period, value, unit, dimension="total", member="total", conf_status="F") -> dict:
     return {
         "indicator_code": code,
         "region_code": region,
@@ -41,6 +41,7 @@ def _value(code, region, period, value, unit, dimension="total", member="total")
         "member": member,
         "value": value,
         "unit": unit,
+        "conf_status": conf_status,
     }
 
 
@@ -63,6 +64,8 @@ def _indicator_values() -> pd.DataFrame:
             _value("SEC_MEDIAN_RESPONSE_MIN", STREET, "2021-03", 9.5, "minutes"),
             _value("GS_AVG_PROCESSING_DAYS", "430406", "2021-03", 3.2, "days"),
             _value("GS_ONLINE_SHARE", "430406", "2021-03", 0.6, "ratio"),
+            _value("ENT_RD_EXPENDITURE", STREET, "2021", None, "yuan", conf_status="A"),  # withheld: no value
+            _value("ENT_RD_INTENSITY", STREET, "2021", None, "ratio", conf_status="D"),
         ]
     )
 
@@ -106,6 +109,8 @@ PLANTED = [
         {"indicator_code_known", "frequency_matches_catalogue", "unit_matches_catalogue"},
     ),
     (_value("GS_ONLINE_SHARE", "430406", "2021-05", 0.5, None), {"unit_not_null", "unit_matches_catalogue"}),
+    (_value("ENT_RD_PERSONNEL", STREET, "2021", None, "persons"), {"value_not_null"}),  # free without a value
+    (_value("ENT_RD_PERSONNEL", "430406", "2021", 12.0, "persons", conf_status="X"), {"conf_status_known"}),
 ]
 
 

@@ -2,9 +2,9 @@
 
 One tiny generated landing zone is ingested once into the Parquet raw layer; `dbt build` (every seed and model,
 no tests) runs on the `duckdb` and the `spark` target side by side, each in its own process. The published
-`marts.indicator_values` must have exactly the same keys on both engines and values within 1e-9 relative to
-each other (summing doubles in another order may move the last bits). Spark's output is read from the Parquet
-files Spark wrote into its own warehouse folder.
+`marts.indicator_values` must have exactly the same keys and disclosure codes (`conf_status`) on both engines and
+values within 1e-9 relative to each other (summing doubles in another order may move the last bits). Spark's output
+is read from the Parquet files Spark wrote into its own warehouse folder.
 """
 
 from __future__ import annotations
@@ -70,6 +70,30 @@ def test_indicator_values_cover_every_area_on_spark(builds):
     assert {"GDP", "RD", "ENT", "GS", "SEC"} <= prefixes
 
 
+def test_disclosure_control_withholds_the_same_cells_on_spark(builds):
+    """conf_status (docs/indicators.md) is compared key by key with the values above; here: the generated sample
+    exercises every code, and the cells of every rule are the same on both engines."""
+    duck, spark = builds
+    query = (
+        "select conf_status, count(*), count(value) from {table} "
+        "where indicator_code like 'ENT_RD_%' group by conf_status order by conf_status"
+    )
+    con = duckdb.connect()
+    try:
+        con.execute(f"attach '{duck.duckdb_path}' as duck (read_only)")
+        on_duckdb = con.execute(query.format(table="duck.marts.indicator_values")).fetchall()
+        files = spark_table_files(spark.spark_dir, "marts", "indicator_values")
+        on_spark = con.execute(query.format(table=f"read_parquet('{files}')")).fetchall()
+    finally:
+        con.close()
+    assert on_spark == on_duckdb
+    assert [code for code, _, _ in on_duckdb] == ["A", "D", "F", "O"]
+    assert all(values == 0 for code, _, values in on_duckdb if code != "F")  # withheld: no value
+    for table in ("int_disclosure_primary", "int_disclosure_status"):
+        diff = compare_table(duck.duckdb_path, spark.spark_dir, table, rel_tol=REL_TOL, schema="intermediate")
+        assert diff.equal and diff.duckdb_rows == diff.spark_rows > 0, diff
+
+
 # Marts that are views (a Spark view writes no files): the intermediate tables their rows come from are compared
 # instead. fct_camera_days is a view of int_security_camera_days, itself a view of the raw layer and the stored
 # camera-days delivered again; its rows are also what int_security_camera_months counts.
@@ -83,6 +107,8 @@ def test_every_other_mart_is_identical_too(builds):
     duck, spark = builds
     tables = [("marts", t) for t in mart_tables(duck.duckdb_path) if t != "indicator_values"]
     tables += [("intermediate", table) for sources in MART_VIEWS.values() for table in sources]
+    # enterprise microdata, built beside the marts in schema confidential
+    tables += [("confidential", t) for t in ("fct_rd_filings", "dim_enterprise", "quarantine_rd_filings")]
     assert len(tables) >= 11
     different = [
         compare_table(duck.duckdb_path, spark.spark_dir, table, rel_tol=REL_TOL, schema=schema)

@@ -16,6 +16,7 @@ from pipelines.defs.resources import WarehouseResource
 from pipelines.lib.feeds import RAW_TABLES
 from pipelines.lib.settings import Settings
 from pipelines.quality import checks as quality
+from pipelines.quality.frames import mart_schema
 from pipelines.quality.process import release_memory, run_check, start_check
 from pipelines.quality.results import Outcome, sample_text
 
@@ -102,7 +103,7 @@ def build_raw_check(table: str) -> dg.AssetChecksDefinition:
 
 
 def build_mart_check(model: str) -> dg.AssetChecksDefinition:
-    key = dg.AssetKey(["marts", model])
+    key = dg.AssetKey([mart_schema(model), model])  # confidential/fct_rd_filings: microdata are not in marts
 
     @dg.asset_check(
         asset=key,
@@ -110,8 +111,9 @@ def build_mart_check(model: str) -> dg.AssetChecksDefinition:
         blocking=True,
         pool="warehouse",
         description=(
-            f"Great Expectations (pipelines/quality/suites/marts/{model}.py) on marts.{model} in the working build, "
-            "and its row count against the last publish; a failed blocking expectation stops the publish."
+            f"Great Expectations (pipelines/quality/suites/marts/{model}.py) on {mart_schema(model)}.{model} in the "
+            "working build, and its row count against the last publish; a failed blocking expectation stops the "
+            "publish."
         ),
     )
     def _check(context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource) -> dg.AssetCheckResult:

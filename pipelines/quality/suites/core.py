@@ -42,9 +42,14 @@ CLEAR_PERSONAL_FIELDS = frozenset(
 )
 
 
+# Fields that identify an enterprise (statistical confidentiality, docs/indicators.md): marts.data_quality is read
+# by officials, so a sample never names the firm behind an offending filing (its filing_id and row locate it).
+CONFIDENTIAL_FIELDS = frozenset({"credit_code", "enterprise_name", "ht_certificate_no"})
+
+
 def is_personal(column: str) -> bool:
     """A column whose values are never copied into a sample, not even as pseudonyms."""
-    return column in CLEAR_PERSONAL_FIELDS or column.endswith("_pseudonym")
+    return column in CLEAR_PERSONAL_FIELDS or column in CONFIDENTIAL_FIELDS or column.endswith("_pseudonym")
 
 
 @dataclass(frozen=True)
@@ -144,8 +149,11 @@ def _where(where: Condition | None) -> dict:
     return {"row_condition": where} if where is not None else {}
 
 
-def not_null(column: str, why: str, *, severity: Severity = BLOCK) -> Rule:
-    return Rule(f"{column}_not_null", gxe.ExpectColumnValuesToNotBeNull(column=column), severity, why, "no nulls")
+def not_null(
+    column: str, why: str, *, severity: Severity = BLOCK, where: Condition | None = None, threshold: str = "no nulls"
+) -> Rule:
+    expectation = gxe.ExpectColumnValuesToNotBeNull(column=column, **_where(where))
+    return Rule(f"{column}_not_null", expectation, severity, why, threshold)
 
 
 def unique(column: str, why: str, *, severity: Severity = BLOCK) -> Rule:

@@ -13,21 +13,40 @@ with stacked as (
     select * from {{ ref('int_indicator_values__security') }}
 ),
 
-typed as (
-    select
-        cast(indicator_code as {{ dbt.type_string() }}) as indicator_code,
-        cast(region_code as {{ dbt.type_string() }}) as region_code,
-        cast(period as {{ dbt.type_string() }}) as period,
-        cast(period_type as {{ dbt.type_string() }}) as period_type,
-        cast(dimension as {{ dbt.type_string() }}) as dimension,
-        cast(member as {{ dbt.type_string() }}) as member,
-        cast(value as double) as value,
-        cast(unit as {{ dbt.type_string() }}) as unit,
-        -- SDMX CONF_STATUS (PUBLISHING.md §1): F free; A, O, D withheld. Disclosure control sets the codes.
-        cast('F' as {{ dbt.type_string() }}) as conf_status
+-- disclosure control (docs/indicators.md): the code of every cell under control; every other cell is free
+disclosure as (select * from {{ ref('int_disclosure_status') }}),
+
+published as (
+    select stacked.*
     from stacked
     -- a ratio with a zero or missing denominator is not published; nor is anything not finite
-    where value is not null and {{ is_finite('value') }}
+    where stacked.value is not null and {{ is_finite('stacked.value') }}
+),
+
+typed as (
+    select
+        cast(published.indicator_code as {{ dbt.type_string() }}) as indicator_code,
+        cast(published.region_code as {{ dbt.type_string() }}) as region_code,
+        cast(published.period as {{ dbt.type_string() }}) as period,
+        cast(published.period_type as {{ dbt.type_string() }}) as period_type,
+        cast(published.dimension as {{ dbt.type_string() }}) as dimension,
+        cast(published.member as {{ dbt.type_string() }}) as member,
+        -- a withheld cell keeps its row, without its value
+        cast(
+            case when coalesce(disclosure.conf_status, 'F') = 'F' then published.value end as double
+        ) as value,  -- noqa: RF04
+        cast(published.unit as {{ dbt.type_string() }}) as unit,
+        -- SDMX CONF_STATUS (PUBLISHING.md §1): F free; A (fewer than 3 enterprises), O (one enterprise over 85 %),
+        -- D (secondary: withheld so that no other can be computed)
+        cast(coalesce(disclosure.conf_status, 'F') as {{ dbt.type_string() }}) as conf_status
+    from published
+    left join disclosure
+        on
+            published.indicator_code = disclosure.indicator_code
+            and published.region_code = disclosure.region_code
+            and published.period = disclosure.period
+            and published.dimension = disclosure.dimension
+            and published.member = disclosure.member
 )
 
 select * from typed

@@ -1,5 +1,6 @@
-"""Suites of the marts that officials see. They judge the whole table in the working build on every run, and
-its row count against the last published warehouse.
+"""Suites of the marts that officials see, and of the enterprise microdata behind the ENT_* figures (schema
+`confidential`, frames.MART_SCHEMAS). They judge the whole table in the working build on every run, and its row
+count against the last published warehouse.
 """
 
 from __future__ import annotations
@@ -7,6 +8,7 @@ from __future__ import annotations
 import importlib
 
 from pipelines.lib.settings import QualityThresholds
+from pipelines.quality.frames import mart_schema
 from pipelines.quality.suites.core import BLOCK, Suite, between
 
 MARTS = ("indicator_values", "fct_gov_service_cases", "fct_security_incidents", "fct_rd_filings")
@@ -38,4 +40,4 @@ def build_suites(model: str, thresholds: QualityThresholds) -> list[Suite]:
     if model not in MARTS:
         raise KeyError(f"no suites for mart {model!r}; known: {', '.join(MARTS)}")
     module = importlib.import_module(f"pipelines.quality.suites.marts.{model}")
-    return [*module.build_suites(thresholds), row_count_suite(f"marts.{model}", thresholds)]
+    return [*module.build_suites(thresholds), row_count_suite(f"{mart_schema(model)}.{model}", thresholds)]

@@ -1,4 +1,4 @@
-"""marts.fct_rd_filings: every valid R&D filing with its current flag, behind every ENT_* figure."""
+"""confidential.fct_rd_filings: every valid R&D filing with its current flag, behind every ENT_* figure."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ from pipelines.quality.suites.core import (
 )
 from pipelines.quality.suites.raw.rd_filings import CREDIT_CODE, INDUSTRIES
 
-TABLE = "marts.fct_rd_filings"
+TABLE = "confidential.fct_rd_filings"  # enterprise microdata: never in marts
 MONEY = ["rd_expense_yuan", "revenue_yuan", "new_product_revenue_wan_yuan"]
 COUNTS = ["rd_personnel", "invention_patent_applications", "invention_patents_granted"]
 

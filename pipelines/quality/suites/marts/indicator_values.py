@@ -26,7 +26,8 @@ from pipelines.quality.suites.core import (
 
 TABLE = "marts.indicator_values"
 KEY = ("indicator_code", "region_code", "period", "dimension", "member")
-COLUMNS = (*KEY, "period_type", "value", "unit")
+COLUMNS = (*KEY, "period_type", "unit", "conf_status")
+CONF_STATUS = ("F", "A", "O", "D")  # SDMX CONF_STATUS: free; withheld (docs/indicators.md), value null
 
 
 def _catalogue_pairs(attribute: str) -> list[tuple[str, str]]:
@@ -41,6 +42,13 @@ def rules(thresholds: QualityThresholds) -> list[Rule]:
     grain = "part of the published grain: a null cannot be queried or shown"
     return [
         *(not_null(column, grain) for column in COLUMNS),
+        not_null(
+            "value",
+            "a free figure is published with its value; only a withheld cell (conf_status A, O, D) has none",
+            where=Column("conf_status") == "F",
+            threshold="no nulls where conf_status = F",
+        ),
+        in_set("conf_status_known", "conf_status", CONF_STATUS, "SDMX CONF_STATUS codes of disclosure control"),
         Rule(
             "grain_unique",
             gxe.ExpectCompoundColumnsToBeUnique(column_list=list(KEY)),
