@@ -4,6 +4,7 @@ For each repetition, in this order on the same machine:
   1. full run      `innostat run` on a fresh warehouse, every file but the last three days' (wall, peak RSS, stages)
   2. day 1, day 2  the first two of those days land, each followed by `innostat run` on the built warehouse
   3. incremental   the last day lands, then `innostat run` again: a daily run (the ratio's numerator)
+     nothing new   `innostat run` once more over the same landing zone: publishes nothing (must say so)
   4. duckdb_sql    benchmarks/baselines/duckdb_sql.sql on the whole landing zone: the practical floor
   5. pandas        benchmarks/baselines/pandas_indicators.py on the whole landing zone: a typical team's script
 Step 2 is measured and reported but is not the daily figure: the first two runs after a build each write a whole
@@ -54,8 +55,10 @@ RUN_NAMES = {
     "day1": "`innostat run`, day 1 after the build (writes a whole copy of the file)",
     "day2": "`innostat run`, day 2 after the build (writes a whole copy of the file)",
     "incremental": "`innostat run`, one more day (a daily run)",
+    "noop": "`innostat run`, nothing new (no file, no release)",
 }
 PIPELINE_RUNS = tuple(RUN_NAMES)  # in the order a repetition runs them
+DAY_RUNS = PIPELINE_RUNS[1:4]  # the runs that each take one held-back day
 
 
 def say(message: str) -> None:
@@ -164,6 +167,7 @@ class Repetition:
     day1: dict = field(default_factory=dict)
     day2: dict = field(default_factory=dict)
     incremental: dict = field(default_factory=dict)
+    noop: dict = field(default_factory=dict)
     duckdb_sql: dict = field(default_factory=dict)
     pandas: dict = field(default_factory=dict)
 
@@ -230,12 +234,16 @@ def repetition(size: Size, landing: Landing, index: int, work: Path, baselines: 
     peak = rep.full["peak_rss_bytes"] / GIB
     say(f"{size.name} #{index + 1}: full run {rep.full['wall_s']:.1f} s, peak {peak:.2f} GiB")
 
-    for kind, files, (day, _) in zip(PIPELINE_RUNS[1:], landing.days, size.held_back_days, strict=True):
+    for kind, files, (day, _) in zip(DAY_RUNS, landing.days, size.held_back_days, strict=True):
         for rel in files:
             os.link(landing.full / rel, run_landing / rel)
         say(f"{size.name} #{index + 1}: {RUN_NAMES[kind]}: {len(files)} files of {day}")
         setattr(rep, kind, _innostat_run(run_landing, warehouse, run_dir, kind))
         say(f"{size.name} #{index + 1}: {kind} {getattr(rep, kind)['wall_s']:.1f} s")
+    rep.noop = _innostat_run(run_landing, warehouse, run_dir, "noop")
+    if "nothing new" not in Path(rep.noop["log"]).read_text():
+        raise SystemExit(f"bench: the run over an unchanged landing zone published; see {rep.noop['log']}")
+    say(f"{size.name} #{index + 1}: nothing new {rep.noop['wall_s']:.1f} s")
 
     for module in baselines:
         out = run_dir / f"{module}.parquet"
@@ -308,7 +316,10 @@ def summarise(size: Size, reps: list[Repetition], facts: dict, baselines: list[s
         "ratios_per_repetition": [],
     }
     for r in reps:
-        ratio = {"incremental_share": r.incremental["wall_s"] / r.full["wall_s"]}
+        ratio = {
+            "incremental_share": r.incremental["wall_s"] / r.full["wall_s"],
+            "noop_vs_incremental": r.noop["wall_s"] / r.incremental["wall_s"],
+        }
         if "duckdb_sql" in baselines:
             ratio["full_vs_duckdb_sql"] = r.full["wall_s"] / r.duckdb_sql["wall_s"]
         if "pandas" in baselines:
@@ -380,10 +391,15 @@ def markdown(summary: dict, host: dict) -> str:
     for kind, stats in walls.items():
         lines.append(f"| {names[kind]} | {_fmt(stats)} | {peaks[kind] / GIB:.2f} GiB |")
     stages = summary["stages"]
-    lines += ["", "| stage | full build | day 1 after the build | one more day |", "| --- | --- | --- | --- |"]
+    lines += [
+        "",
+        "| stage | full build | day 1 after the build | one more day | nothing new |",
+        "| --- | --- | --- | --- | --- |",
+    ]
     for stage, stats in stages["full"].items():
         lines.append(
-            f"| {stage} | {_fmt(stats)} | {_fmt(stages['day1'][stage])} | {_fmt(stages['incremental'][stage])} |"
+            f"| {stage} | {_fmt(stats)} | {_fmt(stages['day1'][stage])} | {_fmt(stages['incremental'][stage])} "
+            f"| {_fmt(stages['noop'][stage])} |"
         )
     lines += ["", "| ratio (same repetition, then median) | value | target (at `city`) |", "| --- | --- | --- |"]
     if "full_vs_duckdb_sql" in ratios:
@@ -394,6 +410,7 @@ def markdown(summary: dict, host: dict) -> str:
         lines.append(f"| pandas baseline ÷ full run | {_ratio(r)} | ≥ {TARGET_VS_PANDAS:g} |")
     r = ratios["incremental_share"]
     lines.append(f"| one more day ÷ full run | {_ratio(r, percent=True)} | < {TARGET_INCREMENTAL_SHARE:.0%} |")
+    lines.append(f"| nothing new ÷ one more day | {_ratio(ratios['noop_vs_incremental'], percent=True)} | < 100% |")
     lines.append(f"| peak RSS of the full run | {peaks['full'] / GIB:.2f} GiB | < {TARGET_PEAK_GIB:g} GiB |")
     equal = summary["baselines_equal"]
     lines += [

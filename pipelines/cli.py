@@ -114,6 +114,20 @@ def cmd_rollback(args: argparse.Namespace) -> int:
     return orchestration.rollback(Settings.resolve(None, args.warehouse))
 
 
+def cmd_releases(args: argparse.Namespace) -> int:
+    return orchestration.list_releases(Settings.resolve(None, args.warehouse))
+
+
+def cmd_release_notes(args: argparse.Namespace) -> int:
+    return orchestration.release_notes(Settings.resolve(None, args.warehouse), args.release)
+
+
+def _release_id(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a release id; releases are numbered 1, 2, 3, …")
+    return int(text)
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     """Generate a sample landing zone if there is none, then run the pipeline with a local demo key."""
     settings = Settings.resolve(args.landing, args.warehouse, demo=True, full_refresh=False)
@@ -154,7 +168,8 @@ def build_parser() -> argparse.ArgumentParser:
         "run",
         help="ingest the landing zone, build and check the warehouse, publish it (one process, no server)",
         epilog="example: INNOSTAT_PII_KEY=... innostat run --landing data/landing --warehouse warehouse/innostat.duckdb"
-        "\nexit codes: 0 published; 1 a step or blocking check failed (published file unchanged); 2 usage;"
+        "\nexit codes: 0 published, or nothing new (no new file, no code change: nothing published);"
+        "\n  1 a step or blocking check failed (published file unchanged); 2 usage;"
         "\n  3 busy: another run (named in the message) holds the warehouse; nothing was changed",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -215,12 +230,34 @@ def build_parser() -> argparse.ArgumentParser:
 
     roll = commands.add_parser(
         "rollback",
-        help="put the previously published warehouse back (atomic; run twice to undo)",
-        epilog="example: innostat rollback --warehouse warehouse/innostat.duckdb",
+        help="put the previous release back, naming the release it restores and the one it withdraws "
+        "(atomic; run twice to undo)",
+        epilog="example: innostat rollback --warehouse warehouse/innostat.duckdb"
+        "\nA withdrawn release id is never reused: the next publish takes the next id.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     roll.add_argument("--warehouse", default=None, help="published DuckDB file (default: $INNOSTAT_WAREHOUSE)")
     roll.set_defaults(func=cmd_rollback)
+
+    rel = commands.add_parser(
+        "releases",
+        help="list the releases of the published warehouse: id, time, values added/revised/removed, note",
+        epilog="example: innostat releases --warehouse warehouse/innostat.duckdb",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    rel.add_argument("--warehouse", default=None, help="published DuckDB file (default: $INNOSTAT_WAREHOUSE)")
+    rel.set_defaults(func=cmd_releases)
+
+    notes = commands.add_parser(
+        "release-notes",
+        help="print one release's note (发布说明) in Markdown, with the values it revised",
+        epilog="examples:\n  innostat release-notes              # the published release\n"
+        "  innostat release-notes --release 2 > release-2.md",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    notes.add_argument("--release", type=_release_id, default=None, metavar="N", help="release id (default: latest)")
+    notes.add_argument("--warehouse", default=None, help="published DuckDB file (default: $INNOSTAT_WAREHOUSE)")
+    notes.set_defaults(func=cmd_release_notes)
 
     sql = commands.add_parser(
         "sql",

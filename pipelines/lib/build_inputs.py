@@ -15,6 +15,11 @@ A first build, `--full-refresh`, another dbt target than DuckDB, or a published 
 always build it. The comparison is always with the *published* file: a file ingested by a run that failed,
 was killed or ran out of disk (its build may have recorded the new fingerprint, but was never published)
 still makes the next run rebuild `dbt_base` (issue 28; tests/lib/test_build_inputs.py).
+
+The same reading decides whether a run has anything to publish at all (`nothing_new`, issue 25): the publish
+step records `release_fingerprint` (code, versions and parameters, no data) under build group `release`, and a run
+whose published warehouse lacks no ledger entry (lib/months.py) and was published from the same fingerprint
+builds nothing, publishes nothing and says so: the published file, and the rollback target, stay byte for byte.
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ from pipelines.lib.settings import DBT_PROJECT_DIR, PROJECT_ROOT, Settings
 BASE_FEEDS = ("statistics", "rd_filings")  # the raw tables the models of `dbt_base` read (besides seeds)
 INPUTS_TABLE = "ops.build_inputs"  # one row per build group: the fingerprint of what it was built from
 BASE_GROUP = "dbt_base"
+RELEASE_GROUP = "release"  # recorded by the publish step: the code and parameters of the published build
 _CODE_FOLDERS = (DBT_PROJECT_DIR, PROJECT_ROOT / "pipelines")  # the quality suites are in pipelines/quality/
 _SKIPPED_FOLDERS = {"target", "logs", "dbt_packages", "__pycache__", ".pytest_cache"}
 _VERSIONED = ("dbt-core", "dbt-duckdb", "duckdb", "great-expectations")
@@ -42,6 +48,33 @@ def _code_files(folder: Path) -> list[Path]:
         dirs[:] = sorted(d for d in dirs if d not in _SKIPPED_FOLDERS and not d.startswith("."))
         found.extend(Path(root) / name for name in sorted(files) if not name.endswith((".pyc", ".msgpack")))
     return found
+
+
+def _add_code(digest, add) -> None:
+    """The code (dbt project with its seeds, GX suites, pipeline package) and the versions that run it."""
+    for folder in _CODE_FOLDERS:
+        for path in _code_files(folder):
+            add("code", path.relative_to(PROJECT_ROOT).as_posix())
+            digest.update(path.read_bytes())
+    for package in _VERSIONED:
+        try:
+            add("version", package, metadata.version(package))
+        except metadata.PackageNotFoundError:
+            add("version", package, None)
+
+
+def release_fingerprint(settings: Settings) -> str:
+    """A digest of the code and parameters a build is made with, not of its data (the ledger says what data it
+    holds): the dbt project (its seeds are the parameters: catalogue, disclosure rules, plan targets), the GX
+    suites and the pipeline package, the versions of dbt, DuckDB and GX, and the dbt target."""
+    digest = hashlib.sha256()
+
+    def add(*parts: object) -> None:
+        digest.update("\x1f".join(str(p) for p in parts).encode() + b"\x1e")
+
+    add("target", settings.dbt_target)
+    _add_code(digest, add)
+    return digest.hexdigest()
 
 
 def base_fingerprint(settings: Settings) -> str:
@@ -58,15 +91,7 @@ def base_fingerprint(settings: Settings) -> str:
         for path in files:
             stat = path.stat()
             add(path.name, stat.st_size, stat.st_mtime_ns)
-    for folder in _CODE_FOLDERS:
-        for path in _code_files(folder):
-            add("code", path.relative_to(PROJECT_ROOT).as_posix())
-            digest.update(path.read_bytes())
-    for package in _VERSIONED:
-        try:
-            add("version", package, metadata.version(package))
-        except metadata.PackageNotFoundError:
-            add("version", package, None)
+    _add_code(digest, add)
     return digest.hexdigest()
 
 
@@ -111,3 +136,13 @@ def base_is_current(settings: Settings) -> bool:
         return False  # other engines do not build on a copy of the published file
     published = published_fingerprint(settings, BASE_GROUP)
     return published is not None and published == base_fingerprint(settings)
+
+
+def nothing_new(settings: Settings, pending: frozenset[str] | set[str]) -> bool:
+    """True when a build would publish what is published already: something is published, the run is no
+    `--full-refresh`, the published build lacks no ledger entry (`pending`, from lib/months.plan_build) and was
+    made by the same code and parameters (`release_fingerprint`)."""
+    if settings.full_refresh or pending or not settings.warehouse.exists():
+        return False
+    published = published_fingerprint(settings, RELEASE_GROUP)
+    return published is not None and published == release_fingerprint(settings)

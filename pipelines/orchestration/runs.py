@@ -7,7 +7,8 @@ assets as resources, never through this process's environment.
 
 - `run_pipeline`: ingest, then build, check and publish what the published warehouse lacks;
 - `backfill`: rebuild a month range of the monthly facts, then publish;
-- `ingest_only`, `rollback`, `demo`, `generate_sample`.
+- `ingest_only`, `rollback`, `demo`, `generate_sample`;
+- `list_releases`, `release_notes`: what the published file records of its releases (pipelines/publish/).
 
 Each takes the warehouse's run lock (`exclusive`) and returns one of the EXIT_* codes; an argument that parsed but
 cannot be used raises `UsageError`.
@@ -324,7 +325,16 @@ def _build(settings: Settings, definitions, build, options: RunOptions, instance
     timings.write()
     if not result.success or failure_messages(result):
         return _report_failure(result, started)
-    say(f"published {settings.warehouse} in {time.monotonic() - started:.1f} s")
+    from pipelines.publish.releases import current_release
+
+    release = current_release(settings.warehouse)
+    what = (
+        f"release {release.release_id} ({release.values_added} values added, {release.values_revised} revised, "
+        f"{release.values_removed} removed; `innostat release-notes` tells which)"
+        if release
+        else "it"
+    )
+    say(f"published {what} to {settings.warehouse} in {time.monotonic() - started:.1f} s")
     return EXIT_OK
 
 
@@ -388,7 +398,9 @@ def _run(settings: Settings, options: RunOptions, started: float, timings: Timin
     from pipelines.defs.jobs import INGEST_JOB_NAME
     from pipelines.defs.operations.automation import build_partitions, planned_build
     from pipelines.instance import cli_instance
+    from pipelines.lib.build_inputs import nothing_new
     from pipelines.lib.months import plan_build
+    from pipelines.publish.releases import current_release
 
     timings.phase("start")
     build_run_id = str(uuid.uuid4())
@@ -404,8 +416,6 @@ def _run(settings: Settings, options: RunOptions, started: float, timings: Timin
             if staged is not None:
                 staged.unlink(missing_ok=True)
             return _report_failure(ingested, started)
-        if staged is not None:
-            adopt_staged_build(settings, staged, build_run_id)
         for line in ingest_summary(settings.raw_dir, ingested.run_id):
             say(line)
         for warning in warnings(ingested):
@@ -414,6 +424,19 @@ def _run(settings: Settings, options: RunOptions, started: float, timings: Timin
         # publish); a first build (or --full-refresh) covers all. The plan is recorded for the publish step,
         # as the build sensor does (`planned_build`).
         plan = plan_build(settings, full=settings.full_refresh)
+        if nothing_new(settings, plan.pending):
+            # The staged copy stays where it is: the next run's copy starts from it (lib/warehouse.py).
+            timings.phase("plan")
+            timings.write()
+            release = current_release(settings.warehouse)
+            say(
+                "nothing new: no new file in the landing zone and no change of code or parameters since "
+                + (f"release {release.release_id}" if release else "the last publish")
+                + f"; {settings.warehouse} is left as it was (no release)"
+            )
+            return EXIT_OK
+        if staged is not None:
+            adopt_staged_build(settings, staged, build_run_id)
         build = planned_build(settings, build_partitions(definitions), plan, build_run_id)
         timings.phase("plan")
         return _build(settings, definitions, build, options, instance, started, timings, build_run_id)
@@ -464,17 +487,64 @@ def rollback(settings: Settings) -> int:
     """Put the previously published warehouse back (atomic; a second rollback undoes the first)."""
     from pipelines.lib.warehouse import PublishError
     from pipelines.lib.warehouse import rollback as swap_back
+    from pipelines.publish.releases import current_release
+
+    def named(release) -> str:
+        return f"release {release.release_id} (published {release.published_at:%Y-%m-%d %H:%M})" if release else ""
 
     def swap() -> int:
+        withdrawn = current_release(settings.warehouse)
         try:
             path = swap_back(settings)
         except PublishError as err:
             print(f"innostat: {err}", file=sys.stderr)
             return EXIT_FAILED
-        say(f"rolled back: {path} is the previous publish again (run rollback again to undo)")
+        restored = current_release(path)
+        say(
+            f"rolled back: {path} publishes {named(restored) or 'the publish before (it records no release)'} "
+            f"again; {named(withdrawn) or 'the publish it replaced'} is withdrawn "
+            "(run rollback again to undo; the next publish takes a new release id, never a withdrawn one)"
+        )
         return EXIT_OK
 
     return exclusive(settings, "rollback", swap, clean=False)
+
+
+# --- releases -------------------------------------------------------------------------------------------------
+
+
+def _published(settings: Settings) -> Path:
+    if not settings.warehouse.exists():
+        raise UsageError(f"nothing is published at {settings.warehouse} yet; run `innostat run` first")
+    return settings.warehouse
+
+
+def list_releases(settings: Settings) -> int:
+    """`innostat releases`: one line per release of the published file, oldest first."""
+    from pipelines.publish.releases import releases_of
+
+    found = releases_of(_published(settings))
+    if not found:
+        say(f"{settings.warehouse} records no release yet (published before releases were numbered)")
+        return EXIT_OK
+    print(f"{'release':>7}  {'published_at (Asia/Shanghai)':<28} {'added':>7} {'revised':>7} {'removed':>7}  note")
+    for r in found:
+        print(
+            f"{r.release_id:>7}  {r.published_at:%Y-%m-%d %H:%M:%S}{'':<9} {r.values_added:>7} "
+            f"{r.values_revised:>7} {r.values_removed:>7}  {r.note_zh}"
+        )
+    return EXIT_OK
+
+
+def release_notes(settings: Settings, release_id: int | None = None) -> int:
+    """`innostat release-notes`: one release's note in Markdown (default: the published release)."""
+    from pipelines.publish.releases import release_markdown
+
+    try:
+        print(release_markdown(_published(settings), release_id), end="")
+    except LookupError as err:
+        raise UsageError(str(err)) from err
+    return EXIT_OK
 
 
 def demo(settings: Settings, sample: SampleOptions, options: RunOptions = RunOptions()) -> int:

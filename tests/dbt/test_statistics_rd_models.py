@@ -323,6 +323,38 @@ def test_every_delivery_is_a_vintage(warehouse):
     assert march == [(3, 1)]
 
 
+def test_revisions_pair_the_first_and_latest_delivered_value(warehouse):
+    """indicator_revisions and indicator_revision_stats against the vintages, recomputed here (ONS measures)."""
+    deliveries: dict[tuple, list] = {}
+    for code, region, period, value, status in _rows(
+        warehouse,
+        "select indicator_code, region_code, period, value, status from marts.indicator_vintages "
+        "where period_type = 'year' and value is not null order by delivery_rank",
+    ):
+        deliveries.setdefault((code, region, period), []).append((value, status))
+    expected = {k: (d[0], d[-1]) for k, d in deliveries.items() if len(d) > 1}
+    got = {
+        (code, region, period): ((first, first_status), (latest, latest_status))
+        for code, region, period, first, first_status, latest, latest_status in _rows(
+            warehouse,
+            "select indicator_code, region_code, period, first_value, first_status, latest_value, latest_status "
+            "from marts.indicator_revisions",
+        )
+    }
+    assert got == expected
+    assert got[("GDP", DISTRICT, "2020")] == ((24_000_000_000.0, "快报"), (24_187_000_000.0, "初步核实"))
+    for code, compared, revised, mar in _rows(
+        warehouse,
+        "select indicator_code, keys_compared, keys_revised, mean_absolute_revision_ratio "
+        "from marts.indicator_revision_stats",
+    ):
+        pairs = [pair for key, pair in expected.items() if key[0] == code]
+        assert compared == len(pairs)
+        assert revised == sum(first[0] != latest[0] for first, latest in pairs)
+        ratios = [abs(latest[0] - first[0]) / abs(first[0]) for first, latest in pairs if first[0]]
+        assert math.isclose(mar, sum(ratios) / len(ratios))
+
+
 def test_derived_ratios(warehouse):
     ratios = {
         (code, region): (value, unit)

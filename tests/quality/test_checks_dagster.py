@@ -87,6 +87,12 @@ def test_a_year_over_year_jump_is_recorded_and_published_without_blocking(workin
     assert _failure_messages(result) == []  # so `innostat run` exits 0
 
     assert sha256(working.warehouse) != before and not working.build_path.exists()
+    # the publish made a release: its id in the step's metadata, the one planted change in its changes
+    (published,) = [e for e in result.all_events if e.is_step_materialization and e.asset_key == PUBLISH]
+    release = published.step_materialization_data.materialization.metadata["release_id"].value
+    assert rows(working.warehouse, "select max(release_id) from marts.releases") == [(release,)]
+    changes = f"select indicator_code, period, change from marts.indicator_value_changes({release})"
+    assert rows(working.warehouse, changes) == [("TECH_CONTRACT_TURNOVER", "2021", "revised")]
     history = rows(
         working.warehouse,
         "select table_name, expectation, severity, passed, sample from marts.data_quality where run_id = ?",

@@ -169,7 +169,7 @@ def spark_table_files(spark_dir: Path, schema: str, table: str) -> str:
     return f"{folder}/*.parquet"
 
 
-NOT_DBT_MODELS = {"data_quality"}
+NOT_DBT_MODELS = {"data_quality", "releases", "indicator_value_history"}  # written by the publish step
 
 
 def mart_tables(duckdb_path: Path) -> list[str]:

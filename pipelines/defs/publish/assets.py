@@ -4,8 +4,10 @@ import dagster as dg
 
 from pipelines.defs.resources import WarehouseResource
 from pipelines.defs.transform.assets import DBT_ASSETS
+from pipelines.lib.build_inputs import RELEASE_GROUP, record_fingerprint, release_fingerprint
 from pipelines.lib.months import PLAN_TAG, discard_plan, load_plan, record_published_ledger
 from pipelines.lib.warehouse import publish
+from pipelines.publish.releases import record_release
 from pipelines.quality.history import publish_blockers
 
 
@@ -32,14 +34,28 @@ def published_warehouse(
     plan_id = context.run.tags.get(PLAN_TAG, context.run.run_id)
     if (ledger := load_plan(settings, plan_id)) is not None:
         record_published_ledger(settings.build_path, ledger)
+    # What code and parameters the build came from: with no pending ledger entry, a run compares it with the
+    # published one and publishes nothing when they are equal (lib/build_inputs.nothing_new).
+    record_fingerprint(settings.build_path, RELEASE_GROUP, release_fingerprint(settings), context.run.run_id)
+    # The release: history and releases table written into the build, so they are published with it (issue 25).
+    release = record_release(settings.build_path, settings.state_dir)
     result = publish(settings)
     discard_plan(settings, plan_id)
-    context.log.info(f"published {result.published} ({result.bytes} bytes); previous kept at {result.previous}")
+    context.log.info(
+        f"published release {release.release_id} to {result.published} ({result.bytes} bytes): "
+        f"{release.values_added} added, {release.values_revised} revised, {release.values_removed} removed; "
+        f"previous kept at {result.previous}"
+    )
     return dg.MaterializeResult(
         metadata={
             "path": dg.MetadataValue.path(str(result.published)),
             "bytes": result.bytes,
             "previous": str(result.previous) if result.previous else "none",
             "ledger_entries": len(ledger) if ledger is not None else "kept",
+            "release_id": release.release_id,
+            "values_added": release.values_added,
+            "values_revised": release.values_revised,
+            "values_removed": release.values_removed,
+            "release_note": release.note_zh,
         }
     )

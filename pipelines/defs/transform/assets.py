@@ -37,7 +37,9 @@ LOCK_ERRORS = ("Could not set lock on file", "Conflicting lock is held")
 class InnostatTranslator(DagsterDbtTranslator):
     def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> dg.AssetKey:
         if dbt_resource_props["resource_type"] == "source":
-            return dg.AssetKey(["raw", dbt_resource_props["name"]])
+            # the raw layer; or the release tables the publish step writes (source `publish`, schema marts)
+            layer = "marts" if dbt_resource_props.get("source_name") == "publish" else "raw"
+            return dg.AssetKey([layer, dbt_resource_props["name"]])
         schema = dbt_resource_props.get("config", {}).get("schema") or "main"
         return dg.AssetKey([schema, dbt_resource_props["name"]])
 
