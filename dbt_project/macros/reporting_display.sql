@@ -41,22 +41,3 @@
             || ' ' || {{ reason }} || '）'
     end
 {%- endmacro %}
-
-{#-
-    marts.releases and marts.indicator_value_history are written by the publish step (pipelines/publish/), after
-    dbt and just before the published file is replaced (PUBLISHING.md §2). A view needs its tables at creation: on
-    a build file that has never been published, this pre-hook makes them empty with the agreed columns; the
-    publish step fills them. The reporting views read whatever the last publish wrote.
--#}
-{% macro ensure_release_tables() -%}
-    create schema if not exists marts;
-    create table if not exists marts.releases (
-        release_id integer primary key, published_at timestamp not null, values_added bigint not null,
-        values_revised bigint not null, values_removed bigint not null, note_zh varchar not null
-    );
-    create table if not exists marts.indicator_value_history (
-        indicator_code varchar not null, region_code varchar not null, period varchar not null, period_type varchar,
-        dimension varchar not null, member varchar, value double, unit varchar, conf_status varchar,
-        valid_from integer not null, valid_to integer
-    )
-{%- endmacro %}

@@ -318,3 +318,27 @@ def test_the_overview_marks_values_revised_by_the_latest_release(superset, admin
     assert len(table["data"]) == len(expected)
     assert {row["revision_mark"] for row in table["data"]} == ({"已修订"} if expected else set())
     assert all(row["previous_value_text"] for row in table["data"])
+
+
+def test_the_revision_statistics_equal_marts(superset, admin, dashboards):
+    """The ONS measures per statistics indicator, as marts.indicator_revision_stats computes them."""
+    if not _has_table(superset, "marts", "indicator_revision_stats"):
+        pytest.skip("no marts.indicator_revision_stats in this build (revision measures not merged)")
+    expected = {
+        name: (compared, revised, ratio)
+        for name, compared, revised, ratio in _marts(
+            superset,
+            """select i.name_zh, s.keys_compared, s.keys_revised, s.mean_absolute_revision_ratio
+            from marts.indicator_revision_stats as s join marts.indicators as i on i.code = s.indicator_code""",
+        )
+    }
+    assert expected
+    (table,) = chart_data(superset, admin, _chart(dashboards, "releases", "各统计指标的修订统计"))
+    shown = {r["indicator_name"]: (r["keys_compared"], r["keys_revised"]) for r in table["data"]}
+    assert shown == {name: (compared, revised) for name, (compared, revised, _) in expected.items()}
+    (bars,) = chart_data(superset, admin, _chart(dashboards, "releases", "各统计指标的平均绝对修订率"))
+    for row in bars["data"]:
+        want = expected[row["indicator_name"]][2]
+        assert (want is None and row["mean_absolute_revision_pct"] is None) or math.isclose(
+            row["mean_absolute_revision_pct"], want, rel_tol=1e-9
+        )

@@ -5,17 +5,15 @@
 -- region_label and member_label carry it, so a chart shows the cell as withheld, never as 0 or an unexplained gap.
 -- A value revised by the latest release (marts.indicator_value_history, written by the publish step) carries the
 -- mark 已修订 and its previous value.
-{{ config(pre_hook=ensure_release_tables()) }}
-
 with indicator_values as (select * from {{ ref('indicator_values') }}),
 
 indicators as (select * from {{ ref('indicators') }}),
 
 regions as (select * from {{ ref('dim_region') }}),
 
-history as (select * from marts.indicator_value_history),
+history as (select * from {{ source('publish', 'indicator_value_history') }}),
 
-latest_release as (select max(release_id) as release_id from marts.releases),
+latest_release as (select max(release_id) as release_id from {{ source('publish', 'releases') }}),
 
 member_labels as (
     {{ labels_of('incident_category') }}

@@ -2,11 +2,9 @@
 -- starts at that release (valid_from) and replaced an earlier row (valid_to of the earlier row = that release),
 -- with the old and the new value, their display text (a withheld value shows its Chinese reason, never 0) and the
 -- change. Keys added or removed by a release are counted in rpt_releases, not listed here.
-{{ config(pre_hook=ensure_release_tables()) }}
+with history as (select * from {{ source('publish', 'indicator_value_history') }}),
 
-with history as (select * from marts.indicator_value_history),
-
-releases as (select * from marts.releases),
+releases as (select * from {{ source('publish', 'releases') }}),
 
 indicators as (select * from {{ ref('indicators') }}),
 

@@ -1,9 +1,7 @@
 -- rpt_releases.sql: the release log (marts.releases, written by the publish step): one row per release with its
 -- Chinese label, publication time and day, counts of values added, revised and removed against the release before,
 -- the release note (发布说明), and is_latest marking the current release.
-{{ config(pre_hook=ensure_release_tables()) }}
-
-with releases as (select * from marts.releases),
+with releases as (select * from {{ source('publish', 'releases') }}),
 
 final as (
     select
