@@ -67,7 +67,10 @@ named as (
         end as period_start,
         indicator_values.dimension,
         indicator_values.member,
-        coalesce(member_labels.name_zh, indicator_values.member) as member_name,
+        case
+            when indicator_values.dimension = 'total' then '合计'
+            else coalesce(member_labels.name_zh, indicator_values.member)
+        end as member_name,
         indicator_values.value,
         indicator_values.unit,
         indicator_values.conf_status,

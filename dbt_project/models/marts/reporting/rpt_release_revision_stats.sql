@@ -17,10 +17,11 @@ final as (
         stats.mean_absolute_revision,
         stats.mean_revision_ratio,
         stats.mean_absolute_revision_ratio,
-        case stats.unit
-            when 'yuan' then format('{:+,.2f} 万元', stats.mean_revision / 1e4)
-            when 'persons' then format('{:+,.1f} 人', stats.mean_revision)
-            else format('{:+,.1f}', stats.mean_revision)
+        case when stats.mean_revision > 0 then '+' else '' end
+        || case stats.unit
+            when 'yuan' then format('{:,.2f} 万元', stats.mean_revision / 1e4)
+            when 'persons' then format('{:,.1f} 人', stats.mean_revision)
+            else format('{:,.1f}', stats.mean_revision)
         end as mean_revision_text,
         case stats.unit
             when 'yuan' then format('{:,.2f} 万元', stats.mean_absolute_revision / 1e4)

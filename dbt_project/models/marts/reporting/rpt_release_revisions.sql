@@ -58,7 +58,10 @@ final as (
         revised.period_type,
         revised.dimension,
         revised.member,
-        coalesce(member_labels.name_zh, revised.member) as member_name,
+        case
+            when revised.dimension = 'total' then '合计'
+            else coalesce(member_labels.name_zh, revised.member)
+        end as member_name,
         revised.unit,
         revised.old_value,
         revised.new_value,
