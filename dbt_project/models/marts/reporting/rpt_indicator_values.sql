@@ -134,10 +134,11 @@ final as (
         is_revised,
         revision_mark,
         revised_in_release,
-        previous_value,
+        -- a cell withheld now shows no number of an earlier release either, only its reason
+        case when not is_withheld then previous_value end as previous_value,
         case
-            when is_revised
-                then coalesce({{ display_text('previous_value', 'unit') }}, previous_conf_status_name)
+            when is_revised and is_withheld then withheld_reason
+            when is_revised then coalesce({{ display_text('previous_value', 'unit') }}, previous_conf_status_name)
         end as previous_value_text
     from named
     window prior as (partition by indicator_code, region_code, period_type, dimension, member order by period)

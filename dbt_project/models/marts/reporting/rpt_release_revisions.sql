@@ -2,11 +2,15 @@
 -- starts at that release (valid_from) and replaced an earlier row (valid_to of the earlier row = that release),
 -- with the old and the new value, their display text (a withheld value shows its Chinese reason, never 0) and the
 -- change. Keys added or removed by a release are counted in rpt_releases, not listed here.
+-- A key withheld now (conf_status of marts.indicator_values) shows no value of any release, only its reason: the
+-- dashboards never show a number for a cell that disclosure control withholds today, even one an older release had.
 with history as (select * from {{ source('publish', 'indicator_value_history') }}),
 
 releases as (select * from {{ source('publish', 'releases') }}),
 
 indicators as (select * from {{ ref('indicators') }}),
+
+current_values as (select * from {{ ref('indicator_values') }}),
 
 regions as (select * from {{ ref('dim_region') }}),
 
@@ -28,8 +32,10 @@ revised as (
         new_row.dimension,
         new_row.member,
         new_row.unit,
-        old_row.value as old_value,
-        new_row.value as new_value,
+        case when coalesce(current_values.conf_status, 'F') = 'F' then old_row.value end as old_value,
+        case when coalesce(current_values.conf_status, 'F') = 'F' then new_row.value end as new_value,
+        coalesce(current_values.conf_status, 'F') != 'F' as is_withheld_now,
+        current_values.conf_status as current_conf_status,
         old_row.conf_status as old_conf_status,
         new_row.conf_status as new_conf_status,
         old_row.unit as old_unit
@@ -42,6 +48,13 @@ revised as (
             and new_row.dimension = old_row.dimension
             and new_row.member is not distinct from old_row.member
             and new_row.valid_from = old_row.valid_to
+    left join current_values
+        on
+            new_row.indicator_code = current_values.indicator_code
+            and new_row.region_code = current_values.region_code
+            and new_row.period = current_values.period
+            and new_row.dimension = current_values.dimension
+            and new_row.member is not distinct from current_values.member
 ),
 
 final as (
@@ -65,8 +78,14 @@ final as (
         revised.unit,
         revised.old_value,
         revised.new_value,
-        coalesce({{ display_text('revised.old_value', 'revised.old_unit') }}, old_names.name_zh) as old_value_text,
-        coalesce({{ display_text('revised.new_value', 'revised.unit') }}, new_names.name_zh) as new_value_text,
+        case
+            when revised.is_withheld_now then current_names.name_zh
+            else coalesce({{ display_text('revised.old_value', 'revised.old_unit') }}, old_names.name_zh)
+        end as old_value_text,
+        case
+            when revised.is_withheld_now then current_names.name_zh
+            else coalesce({{ display_text('revised.new_value', 'revised.unit') }}, new_names.name_zh)
+        end as new_value_text,
         revised.new_value - revised.old_value as change_value,
         -- a ratio's revision in percentage points; an amount or count signed, in its display unit
         case
@@ -89,6 +108,7 @@ final as (
     left join member_labels on revised.dimension = 'category' and revised.member = member_labels.code
     left join conf_status_names as old_names on revised.old_conf_status = old_names.code
     left join conf_status_names as new_names on revised.new_conf_status = new_names.code
+    left join conf_status_names as current_names on revised.current_conf_status = current_names.code
 )
 
 select * from final
