@@ -163,12 +163,15 @@ def test_an_official_reads_no_microdata_and_no_withheld_value(superset, admin, o
         assert response.status_code == 200, (dataset["table_name"], response.text[:300])
         for row in response.json()["result"][0]["data"]:
             read += 1
-            for value in row.values():
+            controlled = row.get("indicator_code") in CONTROLLED
+            for column, value in row.items():
                 if isinstance(value, str):
                     assert not any(secret in value for secret in secrets), dataset["table_name"]
-                elif isinstance(value, float) and value:
+                elif controlled and column.endswith("value") and isinstance(value, (int, float)) and value:
+                    # value, previous_value, old_value, new_value, change_value of the R&D rows
                     assert not any(math.isclose(value, s, rel_tol=1e-12) for s in secret_values), (
                         dataset["table_name"],
+                        column,
                         row,
                     )
     assert read > 100
@@ -245,7 +248,11 @@ def test_a_statistician_reads_confidential_but_no_file_and_no_closed_schema(supe
         "select * from query_table('raw.quarantine')",  # a table by its name in a string: no schema check sees it
         "select * from query('select * from raw.quarantine')",
         f"select * from read_parquet('{raw}/**/*.parquet')",
-        f"attach '{superset.warehouse}' as again (read_only)",
+        f"attach '{superset.warehouse}.state/build.duckdb' as build (read_only)",  # another file: DuckDB refuses
+        # the published file itself may be attached again (DuckDB allows its own file), but under another name a
+        # closed schema stays closed: Superset checks the schema of every table a statement names
+        f"attach '{superset.warehouse}' as again (read_only); "
+        "select count(*) from again.intermediate.int_rd_filings_ranked",
         "copy (select 1) to '/tmp/innostat_superset_copy.csv'",
         "select current_setting('temp_directory')",
     ):
