@@ -430,9 +430,10 @@ def _run(settings: Settings, options: RunOptions, started: float, timings: Timin
             timings.write()
             release = current_release(settings.warehouse)
             say(
-                "nothing new: no new file in the landing zone and no change of code or parameters since "
+                "nothing new: the published warehouse holds every file ingested (a re-sent copy adds nothing) and "
+                "was built by today's code and parameters ("
                 + (f"release {release.release_id}" if release else "the last publish")
-                + f"; {settings.warehouse} is left as it was (no release)"
+                + f"); {settings.warehouse} is left as it was, no release"
             )
             return EXIT_OK
         if staged is not None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import os
 
+import dagster as dg
 import pytest
 
 from pipelines.cli import main
@@ -38,6 +39,18 @@ def _diff(before: list[tuple], after: list[tuple]) -> dict[str, set]:
         "removed": set(old) - set(new),
         "revised": {k for k in set(old) & set(new) if old[k] != new[k]},
     }
+
+
+def _build_sensor_tick(landing, warehouse):
+    """One evaluation of the Dagster build sensor that follows every ingest run (and the nightly one)."""
+    from pipelines.definitions import defs
+    from pipelines.defs.operations.automation import build_after_ingest
+    from pipelines.defs.resources import WarehouseResource
+
+    resource = WarehouseResource(landing=str(landing), warehouse=str(warehouse))
+    with dg.DagsterInstance.ephemeral() as instance:
+        context = dg.build_sensor_context(instance=instance, resources={"warehouse": resource}, definitions=defs())
+        return build_after_ingest(context)
 
 
 @pytest.fixture
@@ -102,6 +115,7 @@ def test_releases_as_of_nothing_new_and_rollback(generated, tmp_path, key, capsy
     previous_sha = _sha(warehouse.with_name(warehouse.name + ".state") / "previous.duckdb")
     assert main(run) == 0
     assert "nothing new" in capsys.readouterr().out
+    assert isinstance(_build_sensor_tick(landing, warehouse), dg.SkipReason)  # nor does the nightly schedule
     assert _sha(warehouse) == second_sha
     assert _sha(warehouse.with_name(warehouse.name + ".state") / "previous.duckdb") == previous_sha == first_sha
 
