@@ -36,8 +36,12 @@ PROJECT_ROOT = HERE.parent
 ASSETS_DIR = HERE / "assets"
 DATABASE_NAME = "innostat"  # the Superset database; its permissions read [innostat].[marts]
 # The datasets are the dbt views of schema `reporting` (dbt_project/models/marts/reporting/rpt_*.sql), physical
-# tables to Superset, each named as its view; statisticians query these schemas in SQL Lab.
-SQL_LAB_SCHEMAS = ("marts", "reporting")
+# tables to Superset, each named as its view: officials read those datasets and nothing else (no SQL Lab; a
+# dataset over another schema is never granted to them). Statisticians query these schemas in SQL Lab, the
+# enterprise microdata of schema `confidential` included (PUBLISHING.md §1); `raw`, `staging`, `intermediate`
+# stay closed to everyone but the admin.
+OFFICIAL_SCHEMAS = ("reporting",)
+SQL_LAB_SCHEMAS = ("marts", "reporting", "confidential")
 URI_PLACEHOLDER = "duckdb:///__INNOSTAT_WAREHOUSE__"
 DEFAULT_WAREHOUSE = PROJECT_ROOT / "warehouse" / "innostat.duckdb"  # as pipelines/lib/settings.py
 
@@ -353,8 +357,8 @@ def _scope_native_filters(contents: dict[str, str], db: Any) -> None:
 
 
 def step_grant(dataset_uuids: set[str], security_manager: Any, db: Any) -> None:
-    """Officials read exactly the imported datasets; statisticians also query schemas marts and reporting in SQL
-    Lab."""
+    """Officials read exactly the imported datasets of schema reporting; statisticians also query schemas marts,
+    reporting and confidential in SQL Lab."""
     from superset.connectors.sqla.models import SqlaTable
     from superset.models.core import Database
 
@@ -363,7 +367,10 @@ def step_grant(dataset_uuids: set[str], security_manager: Any, db: Any) -> None:
     statistician = security_manager.find_role(STATISTICIAN)
     for dataset in datasets:
         pv = security_manager.add_permission_view_menu("datasource_access", dataset.get_perm())
-        for role in (official, statistician):
+        roles = (official, statistician) if dataset.schema in OFFICIAL_SCHEMAS else (statistician,)
+        if official not in roles:  # e.g. a dataset over confidential: statisticians only
+            say(f"WARNING: dataset {dataset.schema}.{dataset.table_name} is for {STATISTICIAN} only (not reporting)")
+        for role in roles:
             if pv not in role.permissions:
                 role.permissions.append(pv)
     database = db.session.query(Database).filter_by(database_name=DATABASE_NAME).one()

@@ -255,6 +255,46 @@ FEATURE_FLAGS = {
     "RLS_IN_SQLLAB": True,
     # Jinja in SQL stays off: datasets are the plain dbt views of schema reporting.
     "ENABLE_TEMPLATE_PROCESSING": False,
+    # No sub-query in a chart's custom SQL (metric, column, WHERE): officials may send their own queries to the
+    # chart-data API over their datasets, and a sub-query could read any schema of the file (`confidential` too).
+    # Superset's default; stated because the officials' protection rests on it (docs/superset.md, "Roles").
+    "ALLOW_ADHOC_SUBQUERY": False,
+}
+
+# SQL Lab (statisticians only) must not get round the schema permissions: DuckDB's table functions that read a
+# table or a file by a string (query_table('raw.quarantine'), query('…'), read_parquet('…/raw/…')) are invisible
+# to Superset's table check, so they are refused outright. The connection itself is opened with
+# enable_external_access=false (assets/databases/innostat.yaml), which stops every file read, ATTACH and COPY in
+# DuckDB whatever the SQL; this list is the second lock, and also hides the engine's settings (file paths).
+DISALLOWED_SQL_FUNCTIONS = {
+    "duckdb": {
+        "query",
+        "query_table",
+        "read_csv",
+        "read_csv_auto",
+        "sniff_csv",
+        "read_parquet",
+        "parquet_scan",
+        "parquet_metadata",
+        "parquet_schema",
+        "parquet_file_metadata",
+        "parquet_kv_metadata",
+        "read_json",
+        "read_json_auto",
+        "read_json_objects",
+        "read_json_objects_auto",
+        "read_ndjson",
+        "read_ndjson_auto",
+        "read_ndjson_objects",
+        "read_text",
+        "read_blob",
+        "glob",
+        "getenv",
+        "current_setting",
+        "duckdb_settings",
+        "duckdb_databases",
+        "duckdb_secrets",
+    },
 }
 ENABLE_UI_THEME_ADMINISTRATION = False
 

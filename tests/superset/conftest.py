@@ -1,7 +1,8 @@
 """One real Superset for the whole session: a tiny published warehouse, provisioned from nothing, on a free port.
 
-The pipeline run (about 2 minutes) and Superset's provisioning (about 1.5 minutes) do not depend on each other
-(the DuckDB URI is only a path until the first query), so they run side by side; then gunicorn starts. Both
+The pipeline runs (two: the second delivers late revisions, so the warehouse holds two releases; about 2 minutes)
+and Superset's provisioning (about 1.5 minutes) do not depend on each other (the DuckDB URI is only a path until the
+first query), so they run side by side; then gunicorn starts. Both
 run with the Superset environment (superset/.venv, `make superset-install`), never this one.
 """
 
@@ -38,7 +39,12 @@ DASHBOARDS = {  # slug → title, as in superset/assets/dashboards/
     "government-services": "政务服务",
     "public-safety": "平安雁峰",
     "data-quality": "数据质量",
+    "releases": "数据发布",
 }
+# Held back from the first `innostat run` and delivered before the second, so the published warehouse holds two
+# releases and the second revises values (the last year's final statistics and R&D corrections): what the 数据发布
+# dashboard and the overview's 已修订 mark show.
+LATE_DELIVERIES = ("statistics/{year}年统计年报_最终核实.csv", "rd_filings/{year}年度研发投入更正及补报.csv")
 
 
 @dataclass
@@ -106,6 +112,21 @@ def _wait_healthy(url: str, server: subprocess.Popen, log: Path, timeout: float 
     pytest.fail(f"Superset did not answer {url}/health within {timeout} s:\n{_tail(log)}")
 
 
+def _run_pipeline(landing: Path, warehouse: Path, env: dict[str, str], cwd: Path) -> None:
+    pipeline = subprocess.run(
+        [str(INNOSTAT), "run", "--landing", str(landing), "--warehouse", str(warehouse)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+        cwd=cwd,
+    )
+    if pipeline.returncode != 0:
+        output = pipeline.stdout[-3000:] + pipeline.stderr[-3000:]
+        pytest.fail(f"innostat run failed ({pipeline.returncode}):\n{output}")
+
+
 @pytest.fixture(scope="session")
 def superset(tmp_path_factory) -> Superset:
     if not SUPERSET_PYTHON.exists():
@@ -140,18 +161,15 @@ def superset(tmp_path_factory) -> Superset:
     try:
         landing = root / "landing"
         generate_landing(landing, seed=7, scale=SCALE, years=YEARS)
-        pipeline = subprocess.run(
-            [str(INNOSTAT), "run", "--landing", str(landing), "--warehouse", str(warehouse)],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=900,
-            check=False,
-            cwd=root,
-        )
-        if pipeline.returncode != 0:
-            output = pipeline.stdout[-3000:] + pipeline.stderr[-3000:]
-            pytest.fail(f"innostat run failed ({pipeline.returncode}):\n{output}")
+        late = [landing / name.format(year=YEARS[-1]) for name in LATE_DELIVERIES]
+        held = root / "held_back"
+        held.mkdir()
+        for path in late:
+            path.rename(held / path.name)
+        _run_pipeline(landing, warehouse, env, root)  # release 1
+        for path in late:
+            (held / path.name).rename(path)
+        _run_pipeline(landing, warehouse, env, root)  # release 2: the late deliveries revise values
         provisioning.wait(timeout=900)
     finally:
         if provisioning.poll() is None:

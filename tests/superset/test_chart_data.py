@@ -45,10 +45,10 @@ def _chart_id(dashboards, slug: str, name: str) -> int:
     return found
 
 
-def test_the_six_dashboards_exist_with_their_chinese_titles(dashboards):
+def test_the_seven_dashboards_exist_with_their_chinese_titles(dashboards):
     assert {slug: d["title"] for slug, d in dashboards.items()} == DASHBOARDS
     for slug, dashboard in dashboards.items():
-        assert len(dashboard["charts"]) >= 4, slug
+        assert len(dashboard["charts"]) >= 3, slug
 
 
 def test_every_chart_of_every_dashboard_returns_data(superset, admin, dashboards):
@@ -62,12 +62,33 @@ def test_every_chart_of_every_dashboard_returns_data(superset, admin, dashboards
             results = chart_data(superset, admin, chart["id"])
             if not any(result["rowcount"] for result in results):
                 empty.append(f"{slug}: {chart['slice_name']}")
+    # empty only while the published file has nothing to show there (no withheld cell, no release or revision)
+    for name, sql in EMPTY_WITHOUT.items():
+        if any(entry.endswith(f": {name}") for entry in empty) and _marts_count(superset, sql) == 0:
+            empty = [entry for entry in empty if not entry.endswith(f": {name}")]
+            pending.append(name)
     assert empty == [], "charts without rows"
     if pending:
         pytest.skip(f"marts.data_quality not in the published warehouse yet; not checked: {pending}")
 
 
 QUALITY_CHARTS = {"各表最近一次质量检查", "每次运行的检查结果（条）"}
+REVISIONS = """select count(*) from marts.indicator_value_history as h
+    join marts.indicator_value_history as before on before.valid_to = h.valid_from"""
+EMPTY_WITHOUT = {
+    "保密未公布的数值": "select count(*) from marts.indicator_values where conf_status != 'F'",
+    "发布记录": "select count(*) from marts.releases",
+    "每次发布新增、修订、撤下的数值（个）": "select count(*) from marts.releases",
+    "各次发布修订的数值": REVISIONS,
+    "最新发布修订的数值（已修订）": REVISIONS + " where h.valid_from = (select max(release_id) from marts.releases)",
+}
+
+
+def _marts_count(superset, sql: str) -> int:
+    try:
+        return _marts(superset, sql)[0][0]
+    except duckdb.CatalogException:  # a table the pipeline does not publish yet
+        return 0
 
 
 def test_every_chart_has_a_saved_query_and_a_description(superset, admin, dashboards):
@@ -108,19 +129,20 @@ def test_enterprise_rd_by_street_equals_marts_in_wan_yuan(superset, admin, dashb
     chart = _chart_id(dashboards, "enterprise-rd", "各街道（镇）企业研发费用（万元）")
     (result,) = chart_data(superset, admin, chart)
     shown = {
-        (year, row["street_name"]): value
+        (year, row["street_label"]): value
         for row in result["data"]
         for year, value in row.items()
-        if year != "street_name" and value is not None
+        if year != "street_label" and value is not None
     }
-    expected = {
+    expected = {  # withheld cells have no value (tests/superset/test_publishing.py checks their labels)
         (period, name): value / 1e4
         for period, name, value in _marts(
             superset,
             """
         select v.period, r.name_zh, v.value from marts.indicator_values as v
         join marts.dim_region as r using (region_code)
-        where v.indicator_code = 'ENT_RD_EXPENDITURE' and r.level in ('street', 'town') and v.dimension = 'total'""",
+        where v.indicator_code = 'ENT_RD_EXPENDITURE' and r.level in ('street', 'town') and v.dimension = 'total'
+          and v.conf_status = 'F'""",
         )
     }
     assert expected and shown.keys() == expected.keys()
@@ -328,6 +350,9 @@ def test_a_ratio_changes_in_percentage_points(superset, admin, dashboards):
         assert len(values) == 2, code
         (latest, now), (before, then) = values
         assert int(latest) == int(before) + 1
+        if now is None or then is None:  # a withheld year (conf_status A, O, D): no change to show either
+            assert shown is None, change
+            continue
         assert math.isclose(shown, (now - then) * 100, rel_tol=1e-9, abs_tol=1e-12), change
         change_params = _chart_params(admin, superset, _chart_id(dashboards, slug, change))
         assert "个百分点" in change_params["subtitle"]
