@@ -295,7 +295,8 @@ class RdWriter:
         filings = []
         for index, (ent, weight) in enumerate(zip(self.enterprises, weights, strict=True)):
             expense = dec(weight * scale)
-            revenue = Decimal("0.00") if ent.zero_revenue else dec(float(expense) / ent.intensity)
+            # from the unrounded spend: a trading firm's few yuan of R&D still come with its revenue
+            revenue = Decimal("0.00") if ent.zero_revenue else dec(weight * scale / ent.intensity)
             applied = min(30, int(rng.expovariate(1.0) * float(expense) / 150))
             slash = rng.random() < 0.3
             window = windows[0] if index % 20 < 11 else windows[1]
@@ -469,7 +470,8 @@ class RdWriter:
         rows.append(respelled)
         rules: dict[int, str] = {}
         if plant:
-            clash = replace(conflict, expense=dec(conflict.expense * Decimal("1.3")))  # same 填报编号, new figures
+            # same 填报编号, new figures (also when the filing reported no R&D spend)
+            clash = replace(conflict, expense=dec(conflict.expense * Decimal("1.3") + 1))
             rules[id(clash)] = "id_conflict"
             rows.append(clash)
             for filing, rule in self.bad_rows(year, filings, window[1].replace(hour=8)):
