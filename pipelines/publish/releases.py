@@ -135,17 +135,25 @@ def _write_counter(state_dir: Path, release_id: int) -> None:
     os.replace(tmp, path)
 
 
+# The note is read by officials: base units in Chinese, ratios as percentages.
+_UNIT_ZH = {"yuan": "元", "persons": "人", "count": "个", "days": "天", "minutes": "分钟", "per_10k": "每万人"}
+
+
 def _number(value: float | None, unit: str | None) -> str:
     if value is None:
         return "空值"
+    if unit == "ratio":
+        return f"{value:.2%}"
     text = f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.6g}"
-    return f"{text} {unit}" if unit else text
+    return f"{text} {_UNIT_ZH.get(unit, unit)}" if unit else text
 
 
 def _describe(row: tuple) -> str:
     name, region, period, dimension, member, before, after, unit, conf_before, conf_after = row
     where = f"{name}（{region}，{period}" + ("" if dimension == "total" else f"，{member}") + "）"
-    if conf_before != conf_after and "F" in (conf_before, conf_after):
+    if conf_before != conf_after:
+        if conf_before != "F" and conf_after != "F":
+            return f"{where}仍保密，原因代码由 {conf_before} 改为 {conf_after}"
         if conf_after != "F":
             return f"{where}改为保密（{conf_after}）"
         return f"{where}解除保密，发布为 {_number(after, unit)}"

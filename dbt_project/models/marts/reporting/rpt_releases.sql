@@ -13,27 +13,7 @@ final as (
         values_added,
         values_revised,
         values_removed,
-        -- the publish step's note may write a number's base unit in English (pipelines/publish/releases.py
-        -- `_number`: "199 persons"); the dashboard reads Chinese
-        regexp_replace(
-            regexp_replace(
-                regexp_replace(
-                    regexp_replace(
-                        regexp_replace(
-                            regexp_replace(
-                                regexp_replace(note_zh, ' yuan\b', ' 元', 'g'),
-                                ' persons\b', ' 人', 'g'
-                            ),
-                            ' count\b', ' 个', 'g'
-                        ),
-                        ' ratio\b', '', 'g'
-                    ),
-                    ' days\b', ' 天', 'g'
-                ),
-                ' minutes\b', ' 分钟', 'g'
-            ),
-            ' per_10k\b', ' /万人', 'g'
-        ) as note_zh,
+        note_zh,  -- the publish step writes it in Chinese (pipelines/publish/releases.py)
         release_id = max(release_id) over () as is_latest
     from releases
 )
