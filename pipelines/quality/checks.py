@@ -18,7 +18,6 @@ from pipelines.quality.frames import (
     mart_frames,
     mart_repeated_values,
     mart_row_chunks,
-    mart_schema,
     raw_frames,
     raw_row_chunks,
 )
@@ -30,6 +29,7 @@ from pipelines.quality.history import (
     write_history,
 )
 from pipelines.quality.results import Outcome, now
+from pipelines.quality.suites.marts import mart_schema
 
 if TYPE_CHECKING:
     from pipelines.quality.suites.core import Suite
@@ -140,7 +140,7 @@ def _record_fingerprint(con: duckdb.DuckDBPyConnection, model: str, fingerprint:
 
 
 def check_mart(settings: Settings, quality: QualitySettings, model: str, run_id: str, check_name: str) -> Outcome:
-    """Validate the mart <model> (in schema marts, or confidential: frames.MART_SCHEMAS) in the working build,
+    """Validate the mart <model> (in schema marts, or confidential: suites.marts.MART_SCHEMAS) in the working build,
     record the results and rewrite its data-quality history.
 
     Row-wise rules judge only the rows that differ from the published mart when that mart passed the same

@@ -13,6 +13,7 @@ import polars as pl
 
 from pipelines.lib.feeds import INGEST_LEDGER, ledger_dir, raw_schema, table_dir
 from pipelines.quality.chunking import ArrowChunk, Chunk, FrameChunk, ParquetChunk, chunk_rows
+from pipelines.quality.suites.marts import mart_schema
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -94,14 +95,6 @@ def raw_frames(
 
 
 # --- a mart of the working build -----------------------------------------------------------------------------
-
-# A checked model lives in schema `marts` unless it holds enterprise microdata, which live in schema `confidential`
-# (officials never read it; docs/indicators.md). The check keeps the model's name either way.
-MART_SCHEMAS = {"fct_rd_filings": "confidential"}
-
-
-def mart_schema(model: str) -> str:
-    return MART_SCHEMAS.get(model, "marts")
 
 
 def mart_table(model: str) -> str:

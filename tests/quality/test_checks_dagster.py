@@ -17,7 +17,7 @@ from pipelines.defs.quality.checks import MARTS, mart_quality_checks
 from pipelines.defs.resources import WarehouseResource, run_lock
 from pipelines.lib.warehouse import prepare_build
 from pipelines.orchestration.runs import failure_messages as _failure_messages
-from pipelines.quality.frames import mart_schema
+from pipelines.quality.suites.marts import mart_schema
 from tests.quality.conftest import clone, rows, sha256
 
 PUBLISH = dg.AssetKey(["warehouse", "published"])

@@ -16,9 +16,9 @@ from pipelines.defs.resources import WarehouseResource
 from pipelines.lib.feeds import RAW_TABLES
 from pipelines.lib.settings import Settings
 from pipelines.quality import checks as quality
-from pipelines.quality.frames import mart_schema
 from pipelines.quality.process import release_memory, run_check, start_check
 from pipelines.quality.results import Outcome, sample_text
+from pipelines.quality.suites.marts import mart_schema
 
 CHECK_NAME = "great_expectations"
 # The same list as pipelines.quality.suites.marts.MARTS (a test keeps them equal), repeated here because importing
