@@ -13,12 +13,16 @@ make help | tee "$tmp/help"
 ! grep -F '$$' "$tmp/help"
 
 step "innostat --help and every subcommand's --help has an example"
-for command in run backfill generate ingest rollback sql demo docs; do
+for command in run backfill generate ingest rollback releases release-notes export sql demo docs; do
     innostat "$command" --help | grep -q "example" || { echo "innostat $command --help has no example"; exit 1; }
 done
 
-step "innostat run --demo over an unchanged landing zone"
+step "innostat run --demo over an unchanged landing zone: nothing new, the published file unchanged"
+warehouse=$(python -c "from pipelines.lib.settings import Settings; print(Settings.resolve(None, None).warehouse)")
+before=$(sha256sum "$warehouse" | cut -d' ' -f1)
 innostat run --demo | tee "$tmp/rerun.log"
+grep -q "nothing new" "$tmp/rerun.log" || { echo "a rerun over an unchanged landing zone did not say nothing new"; exit 1; }
+[ "$(sha256sum "$warehouse" | cut -d' ' -f1)" = "$before" ] || { echo "a nothing-new run changed $warehouse"; exit 1; }
 
 step "make run without a key fails and names the demo key; DEMO=1 uses it"
 if env -u INNOSTAT_PII_KEY make run > "$tmp/run.log" 2>&1; then echo "make run without a key succeeded"; exit 1; fi
@@ -39,15 +43,32 @@ done
 step "innostat backfill --from 2021-01 --to 2021-06"
 innostat backfill --from 2021-01 --to 2021-06
 
+step "innostat releases, innostat release-notes"
+innostat releases
+innostat release-notes
+innostat release-notes --release 1
+
 step "innostat rollback (twice: the second undoes the first)"
 innostat rollback
 innostat rollback
+
+step "innostat export: the current release's bundle, the same bytes as the one the publish wrote"
+innostat export --out "$tmp/bundle"
+(cd "$tmp/bundle" && sha256sum -c --quiet MANIFEST)
 
 step "innostat sql: the README's queries, read-only"
 innostat sql -c "select v.period, r.name_zh, round(v.value * 100, 2) as rd_intensity_pct
 from marts.indicator_values as v join marts.dim_region as r using (region_code)
 where v.indicator_code = 'RD_INTENSITY' order by v.period, v.region_code;"
 echo "select count(*) as values_published from marts.indicator_values;" | make sql
+innostat sql -c "select indicator_code, period, region_code, member, conf_status from marts.indicator_values
+where conf_status <> 'F' order by all;"
+innostat sql -c "select count(*) from marts.indicator_values_as_of(1) where indicator_code = 'GDP';"
+innostat sql -c "select count(*) from marts.indicator_values_at(now()::timestamp) where indicator_code = 'GDP';"
+innostat sql -c "select * from marts.indicator_value_changes(2);"
+innostat sql -c "select indicator_code, keys_compared, keys_revised, mean_revision, mean_absolute_revision_ratio
+from marts.indicator_revision_stats;"
+innostat sql -c "select * from marts.indicator_revisions where is_revised order by abs(revision_ratio) desc;"
 if innostat sql -c "create table marts.x as select 1" > "$tmp/sql.log" 2>&1; then echo "sql wrote"; exit 1; fi
 
 step "innostat generate"
