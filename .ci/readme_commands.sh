@@ -54,7 +54,10 @@ innostat rollback
 
 step "innostat export: the current release's bundle, the same bytes as the one the publish wrote"
 innostat export --out "$tmp/bundle"
-(cd "$tmp/bundle" && sha256sum -c --quiet MANIFEST)
+# MANIFEST: the release's lines, then one `<sha256>  <file>` line per file
+(cd "$tmp/bundle" && grep -E '^[0-9a-f]{64}  ' MANIFEST | sha256sum -c --quiet -)
+release=$(sed -n 's/^release_id: //p' "$tmp/bundle/MANIFEST")
+diff -r "$tmp/bundle" "$warehouse.exports/release-$release"
 
 step "innostat sql: the README's queries, read-only"
 innostat sql -c "select v.period, r.name_zh, round(v.value * 100, 2) as rd_intensity_pct

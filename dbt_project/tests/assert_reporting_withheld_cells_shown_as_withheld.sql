@@ -1,7 +1,8 @@
 -- A withheld cell (conf_status A, O, D) reaches the dashboards as withheld, never as a number: no value, no change
 -- from the year before, its Chinese reason as the value's text, and in the labels the bar charts put on their axis
 -- (docs/superset.md, "Withheld cells"). A free cell carries no reason.
-{{ config(enabled=target.type == 'duckdb') }}
+-- It reads two views: Dagster attaches it to rpt_indicator_values (the dbt meta below) as an asset check.
+{{ config(enabled=target.type == 'duckdb', meta={'dagster': {'ref': {'name': 'rpt_indicator_values'}}}) }}
 
 with shown as (select * from {{ ref('rpt_indicator_values') }}),
 
