@@ -10,7 +10,6 @@ import dagster as dg
 from pipelines.defs.operations.alerts import _run_url
 from pipelines.defs.publish.assets import published_warehouse
 from pipelines.defs.resources import WarehouseResource
-from pipelines.exchange.bundle import export_all, exports_dir
 from pipelines.lib.alerts import Alert, send
 
 EXPORTS_KEY = ["warehouse", "exports"]
@@ -25,6 +24,10 @@ EXPORTS_KEY = ["warehouse", "exports"]
     "<warehouse>.exports/release-<N>/; a failed export alerts and leaves the publish as it is.",
 )
 def release_exports(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
+    # Imported here, not with the definitions that every step process of a run imports: pysdmx, frictionless and
+    # openpyxl are needed by this step alone.
+    from pipelines.exchange.bundle import export_all, exports_dir
+
     settings = warehouse.settings
     target = exports_dir(settings.warehouse)
     try:
